@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The engine and the model are pure: they must not pull in a runtime, an HTTP client or a database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+for crate in model engine; do
+  tree=$(cargo tree -p "$crate" -e normal --prefix none)   # fails loudly if cargo tree fails
+  bad=$(printf '%s\n' "$tree" | grep -E '^(tokio|reqwest|rusqlite|hyper|axum) ' | sort -u || true)
+  if [ -n "$bad" ]; then
+    echo "layering: $crate depends on forbidden crates:"; echo "$bad"; status=1
+  fi
+done
+[ $status -eq 0 ] && echo "layering: ok (model and engine are free of tokio, reqwest, rusqlite)"
+exit $status
