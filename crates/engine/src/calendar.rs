@@ -13,7 +13,9 @@ use model::config::{SessionBlockOutside, SessionWindow};
 pub fn instant(tz: &TimeZone, date: Date, time: Time) -> Timestamp {
     let dt = DateTime::from_parts(date, time);
     // Only out-of-range dates fail here; configured times and real instants never are.
-    tz.to_ambiguous_timestamp(dt).compatible().unwrap_or(Timestamp::UNIX_EPOCH)
+    tz.to_ambiguous_timestamp(dt)
+        .compatible()
+        .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 fn local_date(tz: &TimeZone, t: Timestamp) -> Date {
@@ -28,7 +30,11 @@ fn add_days(d: Date, n: i32) -> Date {
 pub fn trading_day_start(tz: &TimeZone, reset: Time, t: Timestamp) -> Timestamp {
     let today = local_date(tz, t);
     let candidate = instant(tz, today, reset);
-    if candidate <= t { candidate } else { instant(tz, add_days(today, -1), reset) }
+    if candidate <= t {
+        candidate
+    } else {
+        instant(tz, add_days(today, -1), reset)
+    }
 }
 
 /// The first reset boundary strictly after `t`.
@@ -55,7 +61,11 @@ pub struct Occurrence {
     pub close: Timestamp,
 }
 
-fn occurrence_starting_on(rule: &SessionBlockOutside, w: &SessionWindow, day: Date) -> Option<Occurrence> {
+fn occurrence_starting_on(
+    rule: &SessionBlockOutside,
+    w: &SessionWindow,
+    day: Date,
+) -> Option<Occurrence> {
     if !w.days.contains(&day.weekday()) {
         return None;
     }
@@ -64,13 +74,21 @@ fn occurrence_starting_on(rule: &SessionBlockOutside, w: &SessionWindow, day: Da
     }
     let tz = &rule.timezone;
     let open = instant(tz, day, w.start);
-    let close_day = if w.start < w.end { day } else { add_days(day, 1) };
+    let close_day = if w.start < w.end {
+        day
+    } else {
+        add_days(day, 1)
+    };
     let close = instant(tz, close_day, w.end);
     Some(Occurrence { open, close })
 }
 
 /// The occurrence of `w` that contains `t` (inside when `open <= t < close`), if any.
-pub fn containing(rule: &SessionBlockOutside, w: &SessionWindow, t: Timestamp) -> Option<Occurrence> {
+pub fn containing(
+    rule: &SessionBlockOutside,
+    w: &SessionWindow,
+    t: Timestamp,
+) -> Option<Occurrence> {
     let today = local_date(&rule.timezone, t);
     [add_days(today, -1), today]
         .into_iter()
@@ -104,17 +122,32 @@ mod tests {
     fn reset_instant_follows_dst() {
         let five = Time::constant(17, 0, 0, 0);
         // Winter: CST = UTC-6.
-        assert_eq!(next_reset_after(&chicago(), five, ts("2026-03-06T12:00:00Z")), ts("2026-03-06T23:00:00Z"));
+        assert_eq!(
+            next_reset_after(&chicago(), five, ts("2026-03-06T12:00:00Z")),
+            ts("2026-03-06T23:00:00Z")
+        );
         // Spring forward on Sunday 2026-03-08: CDT = UTC-5.
-        assert_eq!(next_reset_after(&chicago(), five, ts("2026-03-07T23:30:00Z")), ts("2026-03-08T22:00:00Z"));
+        assert_eq!(
+            next_reset_after(&chicago(), five, ts("2026-03-07T23:30:00Z")),
+            ts("2026-03-08T22:00:00Z")
+        );
         // Fall back on Sunday 2026-11-01.
-        assert_eq!(next_reset_after(&chicago(), five, ts("2026-10-31T23:00:00Z")), ts("2026-11-01T23:00:00Z"));
+        assert_eq!(
+            next_reset_after(&chicago(), five, ts("2026-10-31T23:00:00Z")),
+            ts("2026-11-01T23:00:00Z")
+        );
     }
 
     #[test]
     fn trading_day_start_is_latest_boundary() {
         let five = Time::constant(17, 0, 0, 0);
-        assert_eq!(trading_day_start(&chicago(), five, ts("2026-03-02T22:59:59Z")), ts("2026-03-01T23:00:00Z"));
-        assert_eq!(trading_day_start(&chicago(), five, ts("2026-03-02T23:00:00Z")), ts("2026-03-02T23:00:00Z"));
+        assert_eq!(
+            trading_day_start(&chicago(), five, ts("2026-03-02T22:59:59Z")),
+            ts("2026-03-01T23:00:00Z")
+        );
+        assert_eq!(
+            trading_day_start(&chicago(), five, ts("2026-03-02T23:00:00Z")),
+            ts("2026-03-02T23:00:00Z")
+        );
     }
 }

@@ -45,7 +45,12 @@ pub struct RestoreError(#[from] serde_json::Error);
 
 impl Engine {
     pub fn new(config: Arc<RiskConfig>) -> Self {
-        Engine { config, state: State::default(), intents: Intents::default(), due_cache: None }
+        Engine {
+            config,
+            state: State::default(),
+            intents: Intents::default(),
+            due_cache: None,
+        }
     }
 
     pub fn config(&self) -> &RiskConfig {
@@ -87,8 +92,10 @@ impl Engine {
     pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Decision>) {
         if self.state.day_start.is_none() {
             let g = &self.config.global;
-            self.state.day_start = Some(calendar::trading_day_start(&g.timezone, g.reset_time, now));
-            self.state.next_reset = Some(calendar::next_reset_after(&g.timezone, g.reset_time, now));
+            self.state.day_start =
+                Some(calendar::trading_day_start(&g.timezone, g.reset_time, now));
+            self.state.next_reset =
+                Some(calendar::next_reset_after(&g.timezone, g.reset_time, now));
             self.due_cache = None;
         }
         while let Some(due) = self.next_due() {
@@ -133,6 +140,11 @@ impl Engine {
     /// An engine that continues exactly where the snapshot's engine stopped.
     pub fn restore(config: Arc<RiskConfig>, snapshot: &Snapshot) -> Result<Self, RestoreError> {
         let state: State = serde_json::from_slice(&snapshot.0)?;
-        Ok(Engine { config, state, intents: Intents::default(), due_cache: None })
+        Ok(Engine {
+            config,
+            state,
+            intents: Intents::default(),
+            due_cache: None,
+        })
     }
 }

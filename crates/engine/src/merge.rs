@@ -28,24 +28,42 @@ pub(crate) fn finish(
 
     let mut changed = false;
     let start = out.len();
-    let State { accounts, contracts, .. } = state;
+    let State {
+        accounts,
+        contracts,
+        ..
+    } = state;
     let mut i = 0;
     while i < intents.len() {
         let account = intents[i].account;
-        let end = intents[i..].iter().position(|x| x.account != account).map_or(intents.len(), |n| i + n);
+        let end = intents[i..]
+            .iter()
+            .position(|x| x.account != account)
+            .map_or(intents.len(), |n| i + n);
         let group = &intents[i..end];
         let Some(acct) = accounts.get_mut(&account) else {
             i = end;
             continue;
         };
-        let close_all = group.iter().any(|x| matches!(x.what, What::Act(Action::CloseAllPositions)));
-        let cancel_all = group.iter().any(|x| matches!(x.what, What::Act(Action::CancelAllOrders)));
+        let close_all = group
+            .iter()
+            .any(|x| matches!(x.what, What::Act(Action::CloseAllPositions)));
+        let cancel_all = group
+            .iter()
+            .any(|x| matches!(x.what, What::Act(Action::CancelAllOrders)));
         let mut locked_now = false;
         let first = out.len();
         for intent in group {
             let emitted = apply(acct, intent, close_all, cancel_all, t, &mut locked_now);
             if let Some(action) = emitted {
-                out.push(decision(t, account, intent.rule, action, &intent.reason, config));
+                out.push(decision(
+                    t,
+                    account,
+                    intent.rule,
+                    action,
+                    &intent.reason,
+                    config,
+                ));
             }
         }
         if locked_now {
@@ -54,19 +72,44 @@ pub(crate) fn finish(
             gate::sweep_orders(config, contracts, acct, &mut sweep);
             for (action, reason) in sweep {
                 if let Some(action) = apply_cancel(acct, action) {
-                    out.push(decision(t, account, RuleId::LockoutGuard, action, &reason, config));
+                    out.push(decision(
+                        t,
+                        account,
+                        RuleId::LockoutGuard,
+                        action,
+                        &reason,
+                        config,
+                    ));
                 }
             }
             out[first..].sort_by_key(|d| d.rule);
         }
         i = end;
     }
-    debug_assert!(out[start..].windows(2).all(|w| (w[0].account, w[0].rule) <= (w[1].account, w[1].rule)));
+    debug_assert!(
+        out[start..]
+            .windows(2)
+            .all(|w| (w[0].account, w[0].rule) <= (w[1].account, w[1].rule))
+    );
     changed
 }
 
-fn decision(t: Timestamp, account: AccountId, rule: RuleId, action: Action, reason: &str, c: &RiskConfig) -> Decision {
-    Decision { t, account, rule, action, reason: reason.to_string(), dry_run: c.global.dry_run }
+fn decision(
+    t: Timestamp,
+    account: AccountId,
+    rule: RuleId,
+    action: Action,
+    reason: &str,
+    c: &RiskConfig,
+) -> Decision {
+    Decision {
+        t,
+        account,
+        rule,
+        action,
+        reason: reason.to_string(),
+        dry_run: c.global.dry_run,
+    }
 }
 
 fn apply(
@@ -78,8 +121,21 @@ fn apply(
     locked_now: &mut bool,
 ) -> Option<Action> {
     match &intent.what {
-        What::Lock { kind, until, cooldown, window } => {
-            if upsert_lock(acct, intent.rule, *kind, *until, window.as_deref(), &intent.reason, t) {
+        What::Lock {
+            kind,
+            until,
+            cooldown,
+            window,
+        } => {
+            if upsert_lock(
+                acct,
+                intent.rule,
+                *kind,
+                *until,
+                window.as_deref(),
+                &intent.reason,
+                t,
+            ) {
                 *locked_now = true;
                 Some(match (cooldown, until) {
                     (true, Some(u)) => Action::Cooldown { until: *u },
@@ -91,7 +147,10 @@ fn apply(
         }
         What::Act(action) => match action {
             Action::CloseAllPositions => {
-                let any = acct.positions.values().any(|p| p.size != 0 && p.close_decided.is_none());
+                let any = acct
+                    .positions
+                    .values()
+                    .any(|p| p.size != 0 && p.close_decided.is_none());
                 if !any {
                     return None;
                 }
@@ -100,7 +159,9 @@ fn apply(
                 }
                 Some(action.clone())
             }
-            Action::ClosePosition { contract } | Action::PartialClose { contract, .. } if close_all => {
+            Action::ClosePosition { contract } | Action::PartialClose { contract, .. }
+                if close_all =>
+            {
                 let _ = contract;
                 None
             }
@@ -138,7 +199,9 @@ fn apply(
 }
 
 fn apply_cancel(acct: &mut AccountState, action: Action) -> Option<Action> {
-    let Action::CancelOrder { order } = &action else { return Some(action) };
+    let Action::CancelOrder { order } = &action else {
+        return Some(action);
+    };
     let o = acct.orders.get_mut(order)?;
     if o.cancel_decided {
         return None;
@@ -159,7 +222,13 @@ fn upsert_lock(
 ) -> bool {
     match acct.locks.get_mut(&rule) {
         None => {
-            let mut lock = Lock { kind, since: t, until, reason: reason.to_string(), windows: Default::default() };
+            let mut lock = Lock {
+                kind,
+                since: t,
+                until,
+                reason: reason.to_string(),
+                windows: Default::default(),
+            };
             if let Some(w) = window {
                 lock.windows.insert(w.to_string());
             }
@@ -167,7 +236,8 @@ fn upsert_lock(
             true
         }
         Some(lock) => {
-            let widened = window.is_some_and(|w| !lock.windows.is_empty() && lock.windows.insert(w.to_string()));
+            let widened = window
+                .is_some_and(|w| !lock.windows.is_empty() && lock.windows.insert(w.to_string()));
             let later = match (lock.until, until) {
                 (None, _) => false,
                 (Some(_), None) => true,
@@ -185,7 +255,12 @@ fn upsert_lock(
 
 /// strict_mode: every breach becomes close-all, cancel-all and a lock until the next reset.
 fn strict(intents: Vec<Intent>, next_reset: Option<Timestamp>) -> Vec<Intent> {
-    let exempt = |r: RuleId| matches!(r, RuleId::Reset | RuleId::LockoutGuard | RuleId::TradeManagement | RuleId::Admin);
+    let exempt = |r: RuleId| {
+        matches!(
+            r,
+            RuleId::Reset | RuleId::LockoutGuard | RuleId::TradeManagement | RuleId::Admin
+        )
+    };
     let mut breaching: std::collections::BTreeMap<(AccountId, RuleId), String> = Default::default();
     for i in intents.iter().filter(|i| !exempt(i.rule)) {
         let destructive = match &i.what {
@@ -193,7 +268,9 @@ fn strict(intents: Vec<Intent>, next_reset: Option<Timestamp>) -> Vec<Intent> {
             What::Lock { .. } => true,
         };
         if destructive {
-            breaching.entry((i.account, i.rule)).or_insert_with(|| i.reason.clone());
+            breaching
+                .entry((i.account, i.rule))
+                .or_insert_with(|| i.reason.clone());
         }
     }
     if breaching.is_empty() {
@@ -209,10 +286,30 @@ fn strict(intents: Vec<Intent>, next_reset: Option<Timestamp>) -> Vec<Intent> {
     }
     for ((account, rule), why) in breaching {
         let reason = format!("strict mode: {why}");
-        kept.push(Intent { account, rule, what: What::Act(Action::CloseAllPositions), reason: reason.clone() });
-        kept.push(Intent { account, rule, what: What::Act(Action::CancelAllOrders), reason: reason.clone() });
-        let what = What::Lock { kind: LockKind::DailyReset, until: next_reset, cooldown: false, window: None };
-        kept.push(Intent { account, rule, what, reason });
+        kept.push(Intent {
+            account,
+            rule,
+            what: What::Act(Action::CloseAllPositions),
+            reason: reason.clone(),
+        });
+        kept.push(Intent {
+            account,
+            rule,
+            what: What::Act(Action::CancelAllOrders),
+            reason: reason.clone(),
+        });
+        let what = What::Lock {
+            kind: LockKind::DailyReset,
+            until: next_reset,
+            cooldown: false,
+            window: None,
+        };
+        kept.push(Intent {
+            account,
+            rule,
+            what,
+            reason,
+        });
     }
     kept
 }

@@ -94,7 +94,11 @@ impl AccountState {
 
     /// Whether a working order is a closing-side stop for a position of `size` in `contract` (CONFIG.md §4).
     pub fn has_closing_stop(&self, contract: &ContractId, size: i64) -> bool {
-        size != 0 && self.orders.values().any(|o| o.is_closing_stop(contract, size))
+        size != 0
+            && self
+                .orders
+                .values()
+                .any(|o| o.is_closing_stop(contract, size))
     }
 }
 

@@ -52,7 +52,12 @@ pub(crate) fn fire(config: &RiskConfig, state: &mut State, intents: &mut Intents
             .collect();
         for rule in expired {
             if let Some(lock) = acct.locks.remove(&rule) {
-                intents.act(id, rule, Action::Unlock, format!("{} ended ({})", lock_noun(rule), lock.reason));
+                intents.act(
+                    id,
+                    rule,
+                    Action::Unlock,
+                    format!("{} ended ({})", lock_noun(rule), lock.reason),
+                );
             }
         }
         // Grace deadlines.
@@ -70,7 +75,12 @@ pub(crate) fn fire(config: &RiskConfig, state: &mut State, intents: &mut Intents
                 let size = acct.positions.get(&c).map_or(0, |p| p.size);
                 if size != 0 && !acct.has_closing_stop(&c, size) {
                     let reason = format!("no stop-loss {grace} s after the position opened");
-                    intents.act(id, RuleId::NoStopLossGrace, Action::ClosePosition { contract: c }, reason);
+                    intents.act(
+                        id,
+                        RuleId::NoStopLossGrace,
+                        Action::ClosePosition { contract: c },
+                        reason,
+                    );
                 }
             }
         }
@@ -83,7 +93,15 @@ pub(crate) fn fire(config: &RiskConfig, state: &mut State, intents: &mut Intents
             }
         }
         for (window, contracts) in ends {
-            session::window_end(config, &state.contracts, acct, intents, &window, &contracts, t);
+            session::window_end(
+                config,
+                &state.contracts,
+                acct,
+                intents,
+                &window,
+                &contracts,
+                t,
+            );
         }
     }
 }
@@ -105,13 +123,30 @@ fn daily_reset(config: &RiskConfig, state: &mut State, intents: &mut Intents, t:
         let realized = acct.day.realized;
         // Opening orders of the last hour stay: rolling minute/hour windows do not stop at the reset.
         let recent = std::mem::take(&mut acct.day.opening_orders);
-        acct.day = DayBook { opening_orders: recent, ..DayBook::default() };
-        intents.act(id, RuleId::Reset, Action::Reset, format!("new trading day; previous day P&L {realized:.2}"));
-        let ended: Vec<RuleId> =
-            acct.locks.iter().filter(|(_, l)| l.kind == LockKind::DailyReset).map(|(r, _)| *r).collect();
+        acct.day = DayBook {
+            opening_orders: recent,
+            ..DayBook::default()
+        };
+        intents.act(
+            id,
+            RuleId::Reset,
+            Action::Reset,
+            format!("new trading day; previous day P&L {realized:.2}"),
+        );
+        let ended: Vec<RuleId> = acct
+            .locks
+            .iter()
+            .filter(|(_, l)| l.kind == LockKind::DailyReset)
+            .map(|(r, _)| *r)
+            .collect();
         for rule in ended {
             if let Some(lock) = acct.locks.remove(&rule) {
-                intents.act(id, rule, Action::Unlock, format!("daily reset ended the lock ({})", lock.reason));
+                intents.act(
+                    id,
+                    rule,
+                    Action::Unlock,
+                    format!("daily reset ended the lock ({})", lock.reason),
+                );
             }
         }
     }

@@ -11,7 +11,10 @@ use engine::Engine;
 use jiff::{SignedDuration, Timestamp};
 use model::config::RiskConfig;
 use model::decision::{Action, Decision, RuleId};
-use model::event::{AccountUpdate, ContractInfo, Event, Fill, OrderStatus, OrderType, OrderUpdate, PositionUpdate, Quote, Side};
+use model::event::{
+    AccountUpdate, ContractInfo, Event, Fill, OrderStatus, OrderType, OrderUpdate, PositionUpdate,
+    Quote, Side,
+};
 use model::ids::{AccountId, ContractId, OrderId, TradeId};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -39,11 +42,16 @@ rules:
 "#;
 
 fn config(text: &str) -> Arc<RiskConfig> {
-    Arc::new(config::parse_risk_config(text, Path::new("test.yaml"), None).expect("valid test config"))
+    Arc::new(
+        config::parse_risk_config(text, Path::new("test.yaml"), None).expect("valid test config"),
+    )
 }
 
-const CONTRACTS: [(&str, &str, i64, i64); 3] =
-    [("CON.F.US.MNQ.H26", "MNQH6", 25, 50), ("CON.F.US.EP.H26", "ESH6", 25, 1250), ("CON.F.US.RTY.H26", "RTYH6", 10, 500)];
+const CONTRACTS: [(&str, &str, i64, i64); 3] = [
+    ("CON.F.US.MNQ.H26", "MNQH6", 25, 50),
+    ("CON.F.US.EP.H26", "ESH6", 25, 1250),
+    ("CON.F.US.RTY.H26", "RTYH6", 10, 500),
+];
 
 fn contract(i: usize) -> ContractId {
     ContractId::new(CONTRACTS[i % CONTRACTS.len()].0)
@@ -56,16 +64,26 @@ fn cents(c: i64) -> Decimal {
 /// One random step: how far time moves, and what happens.
 fn step() -> impl Strategy<Value = (u32, Event)> {
     let account = (1i64..=2).prop_map(AccountId);
-    let position = (account.clone(), 0usize..2, -4i64..=4, 0i64..40).prop_map(|(a, c, size, px)| {
-        Event::Position(PositionUpdate {
-            account: a,
-            contract: contract(c),
-            size,
-            average_price: cents(2_100_000 + px * 25),
-        })
-    });
-    let order = (account.clone(), 0usize..3, 1i64..8, 1u8..9, 0i64..6, 0i64..2, 1i64..4, 0i64..80).prop_map(
-        |(a, c, id, status, ty, side, size, px)| {
+    let position =
+        (account.clone(), 0usize..2, -4i64..=4, 0i64..40).prop_map(|(a, c, size, px)| {
+            Event::Position(PositionUpdate {
+                account: a,
+                contract: contract(c),
+                size,
+                average_price: cents(2_100_000 + px * 25),
+            })
+        });
+    let order = (
+        account.clone(),
+        0usize..3,
+        1i64..8,
+        1u8..9,
+        0i64..6,
+        0i64..2,
+        1i64..4,
+        0i64..80,
+    )
+        .prop_map(|(a, c, id, status, ty, side, size, px)| {
             Event::Order(OrderUpdate {
                 account: a,
                 order: OrderId(id),
@@ -78,9 +96,15 @@ fn step() -> impl Strategy<Value = (u32, Event)> {
                 stop_price: Some(cents(2_099_000 + px * 25)),
                 custom_tag: (id == 7).then(|| format!("riskguard:{}:1", a.0)),
             })
-        },
-    );
-    let trade = (account.clone(), 1i64..40, 1i64..8, prop::option::of(-40_000i64..20_000), 0i64..300, prop::bool::weighted(0.1))
+        });
+    let trade = (
+        account.clone(),
+        1i64..40,
+        1i64..8,
+        prop::option::of(-40_000i64..20_000),
+        0i64..300,
+        prop::bool::weighted(0.1),
+    )
         .prop_map(|(a, id, order, pnl, fees, voided)| {
             Event::Trade(Fill {
                 account: a,
@@ -96,19 +120,37 @@ fn step() -> impl Strategy<Value = (u32, Event)> {
             })
         });
     let quote = (0usize..2, -200i64..200).prop_map(|(c, d)| {
-        Event::Quote(Quote { contract: contract(c), last: Some(cents(2_100_000 + d * 25)), bid: None, ask: None })
+        Event::Quote(Quote {
+            contract: contract(c),
+            last: Some(cents(2_100_000 + d * 25)),
+            bid: None,
+            ask: None,
+        })
     });
-    let account_ev =
-        (account, any::<bool>()).prop_map(|(a, t)| Event::Account(AccountUpdate { account: a, can_trade: Some(t), name: None }));
+    let account_ev = (account, any::<bool>()).prop_map(|(a, t)| {
+        Event::Account(AccountUpdate {
+            account: a,
+            can_trade: Some(t),
+            name: None,
+        })
+    });
     let event = prop_oneof![3 => position, 3 => order, 3 => trade, 4 => quote, 1 => account_ev];
-    (prop_oneof![3 => 0u32..5, 2 => 5u32..120, 1 => 120u32..7200], event)
+    (
+        prop_oneof![3 => 0u32..5, 2 => 5u32..120, 1 => 120u32..7200],
+        event,
+    )
 }
 
 fn preamble() -> Vec<Event> {
     CONTRACTS
         .iter()
         .map(|(id, name, tick, value)| {
-            Event::Contract(ContractInfo { id: ContractId::new(id), name: name.to_string(), tick_size: cents(*tick), tick_value: cents(*value) })
+            Event::Contract(ContractInfo {
+                id: ContractId::new(id),
+                name: name.to_string(),
+                tick_size: cents(*tick),
+                tick_value: cents(*value),
+            })
         })
         .collect()
 }
@@ -118,7 +160,11 @@ fn start() -> Timestamp {
 }
 
 /// Run a stream, optionally snapshotting and restoring before step `restart_at`.
-fn run(cfg: &Arc<RiskConfig>, steps: &[(u32, Event)], restart_at: Option<usize>) -> (Vec<Decision>, Engine) {
+fn run(
+    cfg: &Arc<RiskConfig>,
+    steps: &[(u32, Event)],
+    restart_at: Option<usize>,
+) -> (Vec<Decision>, Engine) {
     let mut engine = Engine::new(cfg.clone());
     let mut out = Vec::new();
     let mut t = start();

@@ -48,21 +48,43 @@ pub fn parse_line(text: &str) -> Result<Option<Parsed>, String> {
     }
     let line: Line<'_> = serde_json::from_str(trimmed).map_err(|e| format!("invalid JSON: {e}"))?;
     let t_text = line.t.ok_or("missing field `t`")?;
-    let t: Timestamp = t_text.parse().map_err(|e| format!("invalid `t` {t_text:?}: {e}"))?;
+    let t: Timestamp = t_text
+        .parse()
+        .map_err(|e| format!("invalid `t` {t_text:?}: {e}"))?;
     let kind = line.kind.ok_or("missing field `kind`")?;
-    let data = || line.data.map(RawValue::get).ok_or_else(|| format!("missing field `data` for kind `{kind}`"));
+    let data = || {
+        line.data
+            .map(RawValue::get)
+            .ok_or_else(|| format!("missing field `data` for kind `{kind}`"))
+    };
     let item = match kind {
         "clock" => Item::Clock,
         "restart" => Item::Restart,
         "decision" | "outcome" => Item::Skip,
-        "account" => Item::Event(Event::Account(normalize::account(&payload::<WireAccount>(data()?)?).map_err(s)?)),
-        "position" => Item::Event(Event::Position(normalize::position(&payload::<WirePosition>(data()?)?).map_err(s)?)),
-        "order" => Item::Event(Event::Order(normalize::order(&payload::<WireOrder>(data()?)?).map_err(s)?)),
-        "trade" => Item::Event(Event::Trade(normalize::trade(&payload::<WireTrade>(data()?)?).map_err(s)?)),
-        "contract" => Item::Event(Event::Contract(normalize::contract(&payload::<WireContract>(data()?)?).map_err(s)?)),
+        "account" => Item::Event(Event::Account(
+            normalize::account(&payload::<WireAccount>(data()?)?).map_err(s)?,
+        )),
+        "position" => Item::Event(Event::Position(
+            normalize::position(&payload::<WirePosition>(data()?)?).map_err(s)?,
+        )),
+        "order" => Item::Event(Event::Order(
+            normalize::order(&payload::<WireOrder>(data()?)?).map_err(s)?,
+        )),
+        "trade" => Item::Event(Event::Trade(
+            normalize::trade(&payload::<WireTrade>(data()?)?).map_err(s)?,
+        )),
+        "contract" => Item::Event(Event::Contract(
+            normalize::contract(&payload::<WireContract>(data()?)?).map_err(s)?,
+        )),
         "quote" => {
-            let contract = line.contract_id.as_deref().ok_or("missing field `contractId` for kind `quote`")?;
-            Item::Event(Event::Quote(normalize::quote(contract, &payload::<WireQuote>(data()?)?)))
+            let contract = line
+                .contract_id
+                .as_deref()
+                .ok_or("missing field `contractId` for kind `quote`")?;
+            Item::Event(Event::Quote(normalize::quote(
+                contract,
+                &payload::<WireQuote>(data()?)?,
+            )))
         }
         "admin" => Item::Event(Event::Admin(payload::<AdminCommand>(data()?)?)),
         other => return Err(format!("unknown kind `{other}`")),
@@ -96,13 +118,18 @@ mod tests {
     fn bad_lines_name_the_problem() {
         assert!(err("{").starts_with("invalid JSON:"));
         assert_eq!(err(r#"{"kind":"clock"}"#), "missing field `t`");
-        assert_eq!(err(r#"{"t":"2026-03-02T15:00:00Z","kind":"bogus"}"#), "unknown kind `bogus`");
+        assert_eq!(
+            err(r#"{"t":"2026-03-02T15:00:00Z","kind":"bogus"}"#),
+            "unknown kind `bogus`"
+        );
         assert_eq!(
             err(r#"{"t":"2026-03-02T15:00:00Z","kind":"quote","data":{"lastPrice":1}}"#),
             "missing field `contractId` for kind `quote`"
         );
         assert_eq!(
-            err(r#"{"t":"2026-03-02T15:00:00Z","kind":"position","data":{"accountId":1,"size":1,"type":1}}"#),
+            err(
+                r#"{"t":"2026-03-02T15:00:00Z","kind":"position","data":{"accountId":1,"size":1,"type":1}}"#
+            ),
             "GatewayUserPosition: missing or null field `contractId`"
         );
         assert!(err(r#"{"t":"yesterday","kind":"clock"}"#).starts_with("invalid `t`"));
@@ -113,6 +140,12 @@ mod tests {
         let p = parse_line(
             r#"{"t":"2026-03-02T15:00:00Z","kind":"admin","data":{"action":"clear_lock","account":7,"rule":"daily_realized_loss","reason":"ok"}}"#,
         );
-        assert!(matches!(p, Ok(Some(Parsed { item: Item::Event(Event::Admin(AdminCommand::ClearLock { .. })), .. }))));
+        assert!(matches!(
+            p,
+            Ok(Some(Parsed {
+                item: Item::Event(Event::Admin(AdminCommand::ClearLock { .. })),
+                ..
+            }))
+        ));
     }
 }

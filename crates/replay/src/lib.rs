@@ -19,7 +19,11 @@ use format::{Item, parse_line};
 pub enum ReplayError {
     /// A line that is not valid input: the run stops there; decisions before it were written.
     #[error("{input} line {line}: {reason}")]
-    BadLine { input: String, line: usize, reason: String },
+    BadLine {
+        input: String,
+        line: usize,
+        reason: String,
+    },
     #[error("{input}: {source}")]
     Io {
         input: String,
@@ -48,17 +52,29 @@ pub fn run<R: BufRead, W: Write>(
     let mut summary = RunSummary::default();
     let mut decisions = Vec::new();
     let mut last_t = None;
-    let io_err = |source| ReplayError::Io { input: input_name.to_string(), source };
+    let io_err = |source| ReplayError::Io {
+        input: input_name.to_string(),
+        source,
+    };
     for (index, line) in input.lines().enumerate() {
         let line_no = index + 1;
         let text = line.map_err(io_err)?;
         summary.lines = line_no;
-        let bad = |reason: String| ReplayError::BadLine { input: input_name.to_string(), line: line_no, reason };
-        let Some(parsed) = parse_line(&text).map_err(bad)? else { continue };
+        let bad = |reason: String| ReplayError::BadLine {
+            input: input_name.to_string(),
+            line: line_no,
+            reason,
+        };
+        let Some(parsed) = parse_line(&text).map_err(bad)? else {
+            continue;
+        };
         if let Some(prev) = last_t
             && parsed.t < prev
         {
-            return Err(bad(format!("time goes backwards: {} is before {prev}", parsed.t)));
+            return Err(bad(format!(
+                "time goes backwards: {} is before {prev}",
+                parsed.t
+            )));
         }
         last_t = Some(parsed.t);
         decisions.clear();
@@ -70,7 +86,8 @@ pub fn run<R: BufRead, W: Write>(
             Item::Clock => engine.advance(parsed.t, &mut decisions),
             Item::Restart => {
                 let snapshot = engine.snapshot();
-                engine = Engine::restore(config.clone(), &snapshot).map_err(|e| bad(e.to_string()))?;
+                engine =
+                    Engine::restore(config.clone(), &snapshot).map_err(|e| bad(e.to_string()))?;
             }
             Item::Skip => {}
         }

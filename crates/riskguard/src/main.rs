@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "riskguard", version, about = "Risk-management daemon for futures traders on the ProjectX Gateway")]
+#[command(
+    name = "riskguard",
+    version,
+    about = "Risk-management daemon for futures traders on the ProjectX Gateway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,9 +32,7 @@ enum Command {
         events: PathBuf,
     },
     /// Validate a risk config file, or every config file in a directory. Prints `ok` or every error.
-    CheckConfig {
-        path: PathBuf,
-    },
+    CheckConfig { path: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -45,7 +47,11 @@ fn print_config_errors(errors: &[config::ConfigError]) {
     for e in errors {
         eprintln!("{e}");
     }
-    eprintln!("{} error{} found", errors.len(), if errors.len() == 1 { "" } else { "s" });
+    eprintln!(
+        "{} error{} found",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    );
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {
@@ -76,7 +82,12 @@ fn replay(config_path: &std::path::Path, events: &std::path::Path) -> ExitCode {
         replay::run(&config, io::stdin().lock(), "stdin", &mut out)
     } else {
         match File::open(events) {
-            Ok(f) => replay::run(&config, BufReader::with_capacity(1 << 16, f), &name, &mut out),
+            Ok(f) => replay::run(
+                &config,
+                BufReader::with_capacity(1 << 16, f),
+                &name,
+                &mut out,
+            ),
             Err(e) => {
                 eprintln!("{name}: {e}");
                 return ExitCode::from(2);

@@ -29,7 +29,12 @@ pub(crate) fn max_contracts(w: &World<'_>, acct: &AccountState, intents: &mut In
     }
     let reason = format!("{total} contracts open, above the limit of {limit}");
     match cfg.action {
-        MaxContractsAction::CloseAll => intents.act(acct.id, RuleId::MaxContracts, Action::CloseAllPositions, reason),
+        MaxContractsAction::CloseAll => intents.act(
+            acct.id,
+            RuleId::MaxContracts,
+            Action::CloseAllPositions,
+            reason,
+        ),
         MaxContractsAction::ReduceToLimit => {
             let mut order = live;
             // Largest first; ties: most recently changed first.
@@ -41,18 +46,32 @@ pub(crate) fn max_contracts(w: &World<'_>, acct: &AccountState, intents: &mut In
                 }
                 remaining -= size;
                 let why = format!("{reason}: closing {size} in {c}");
-                intents.act(acct.id, RuleId::MaxContracts, Action::ClosePosition { contract: c.clone() }, why);
+                intents.act(
+                    acct.id,
+                    RuleId::MaxContracts,
+                    Action::ClosePosition {
+                        contract: c.clone(),
+                    },
+                    why,
+                );
             }
         }
     }
 }
 
-pub(crate) fn per_instrument(w: &World<'_>, acct: &AccountState, intents: &mut Intents, c: &ContractId) {
+pub(crate) fn per_instrument(
+    w: &World<'_>,
+    acct: &AccountState,
+    intents: &mut Intents,
+    c: &ContractId,
+) {
     let cfg = &w.rules.max_contracts_per_instrument;
     if !cfg.enabled {
         return;
     }
-    let Some(pos) = acct.positions.get(c).filter(|p| p.size != 0) else { return };
+    let Some(pos) = acct.positions.get(c).filter(|p| p.size != 0) else {
+        return;
+    };
     let roots = w.roots(c);
     let configured = cfg.limits.iter().find(|(k, _)| roots.matches(k));
     let (key, limit) = match configured {
@@ -69,7 +88,11 @@ pub(crate) fn per_instrument(w: &World<'_>, acct: &AccountState, intents: &mut I
         .iter()
         .filter(|(other, _)| {
             let r = w.roots(other);
-            if configured.is_some() { r.matches(&key) } else { r.product == roots.product }
+            if configured.is_some() {
+                r.matches(&key)
+            } else {
+                r.product == roots.product
+            }
         })
         .map(|(_, p)| p.size.abs())
         .sum();
@@ -80,8 +103,13 @@ pub(crate) fn per_instrument(w: &World<'_>, acct: &AccountState, intents: &mut I
     let size = pos.size.abs();
     let reason = format!("{key}: {total} contracts, above the limit of {limit}");
     let action = match cfg.action {
-        PerInstrumentAction::ReduceToLimit if excess < size => Action::PartialClose { contract: c.clone(), size: excess },
-        _ => Action::ClosePosition { contract: c.clone() },
+        PerInstrumentAction::ReduceToLimit if excess < size => Action::PartialClose {
+            contract: c.clone(),
+            size: excess,
+        },
+        _ => Action::ClosePosition {
+            contract: c.clone(),
+        },
     };
     intents.act(acct.id, RuleId::MaxContractsPerInstrument, action, reason);
 }
@@ -92,28 +120,60 @@ fn blocked(w: &World<'_>, c: &ContractId) -> Option<String> {
         return None;
     }
     let roots = w.roots(c);
-    cfg.blocked_symbols.iter().find(|s| roots.matches(s)).cloned()
+    cfg.blocked_symbols
+        .iter()
+        .find(|s| roots.matches(s))
+        .cloned()
 }
 
-pub(crate) fn symbol_blocks(w: &World<'_>, acct: &AccountState, intents: &mut Intents, c: &ContractId) {
+pub(crate) fn symbol_blocks(
+    w: &World<'_>,
+    acct: &AccountState,
+    intents: &mut Intents,
+    c: &ContractId,
+) {
     if acct.positions.get(c).is_none_or(|p| p.size == 0) {
         return;
     }
     let Some(symbol) = blocked(w, c) else { return };
     let reason = format!("{symbol} is a blocked symbol");
-    intents.act(acct.id, RuleId::SymbolBlocks, Action::ClosePosition { contract: c.clone() }, reason.clone());
+    intents.act(
+        acct.id,
+        RuleId::SymbolBlocks,
+        Action::ClosePosition {
+            contract: c.clone(),
+        },
+        reason.clone(),
+    );
     for (id, o) in &acct.orders {
         if &o.contract == c {
-            intents.act(acct.id, RuleId::SymbolBlocks, Action::CancelOrder { order: *id }, reason.clone());
+            intents.act(
+                acct.id,
+                RuleId::SymbolBlocks,
+                Action::CancelOrder { order: *id },
+                reason.clone(),
+            );
         }
     }
 }
 
-pub(crate) fn blocked_order(w: &World<'_>, acct: &AccountState, intents: &mut Intents, ev: &OrderUpdate) {
+pub(crate) fn blocked_order(
+    w: &World<'_>,
+    acct: &AccountState,
+    intents: &mut Intents,
+    ev: &OrderUpdate,
+) {
     if !acct.orders.contains_key(&ev.order) {
         return;
     }
-    let Some(symbol) = blocked(w, &ev.contract) else { return };
+    let Some(symbol) = blocked(w, &ev.contract) else {
+        return;
+    };
     let reason = format!("{symbol} is a blocked symbol: order cancelled");
-    intents.act(acct.id, RuleId::SymbolBlocks, Action::CancelOrder { order: ev.order }, reason);
+    intents.act(
+        acct.id,
+        RuleId::SymbolBlocks,
+        Action::CancelOrder { order: ev.order },
+        reason,
+    );
 }

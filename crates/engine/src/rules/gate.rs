@@ -17,11 +17,18 @@ use crate::intent::Intents;
 use crate::state::{AccountState, ContractMeta, Lock, Order};
 
 /// The active lock, if any, that covers a contract with these roots.
-fn covering<'a>(config: &RiskConfig, acct: &'a AccountState, roots: &Roots) -> Option<(RuleId, &'a Lock)> {
+fn covering<'a>(
+    config: &RiskConfig,
+    acct: &'a AccountState,
+    roots: &Roots,
+) -> Option<(RuleId, &'a Lock)> {
     let sessions = &config.rules_for(acct.id).session_block_outside;
     acct.locks
         .iter()
-        .find(|(_, l)| l.windows.is_empty() || window_key(sessions, roots).is_some_and(|k| l.windows.contains(&k)))
+        .find(|(_, l)| {
+            l.windows.is_empty()
+                || window_key(sessions, roots).is_some_and(|k| l.windows.contains(&k))
+        })
         .map(|(r, l)| (*r, l))
 }
 
@@ -44,26 +51,63 @@ fn reason(rule: RuleId, lock: &Lock, what: &str) -> String {
     format!("account locked by {rule} ({}): {what}", lock.reason)
 }
 
-pub(crate) fn on_position(w: &World<'_>, acct: &AccountState, intents: &mut Intents, c: &ContractId, grew: bool) {
+pub(crate) fn on_position(
+    w: &World<'_>,
+    acct: &AccountState,
+    intents: &mut Intents,
+    c: &ContractId,
+    grew: bool,
+) {
     if !grew {
         return;
     }
     let roots = w.roots(c);
     if let Some((rule, lock)) = covering(w.config, acct, &roots) {
-        let why = reason(rule, lock, &format!("new exposure in {} closed", roots.display()));
-        intents.act(acct.id, RuleId::LockoutGuard, Action::ClosePosition { contract: c.clone() }, why);
+        let why = reason(
+            rule,
+            lock,
+            &format!("new exposure in {} closed", roots.display()),
+        );
+        intents.act(
+            acct.id,
+            RuleId::LockoutGuard,
+            Action::ClosePosition {
+                contract: c.clone(),
+            },
+            why,
+        );
     }
 }
 
-pub(crate) fn on_order(w: &World<'_>, acct: &AccountState, intents: &mut Intents, ev: &OrderUpdate) {
-    let Some(order) = acct.orders.get(&ev.order) else { return };
+pub(crate) fn on_order(
+    w: &World<'_>,
+    acct: &AccountState,
+    intents: &mut Intents,
+    ev: &OrderUpdate,
+) {
+    let Some(order) = acct.orders.get(&ev.order) else {
+        return;
+    };
     if !adds_exposure(acct, order) {
         return;
     }
     let roots = w.roots(&ev.contract);
     if let Some((rule, lock)) = covering(w.config, acct, &roots) {
-        let why = reason(rule, lock, &format!("order {} would add exposure in {}", ev.order, roots.display()));
-        intents.act(acct.id, RuleId::LockoutGuard, Action::CancelOrder { order: ev.order }, why);
+        let why = reason(
+            rule,
+            lock,
+            &format!(
+                "order {} would add exposure in {}",
+                ev.order,
+                roots.display()
+            ),
+        );
+        intents.act(
+            acct.id,
+            RuleId::LockoutGuard,
+            Action::CancelOrder { order: ev.order },
+            why,
+        );
     }
 }
 
@@ -78,9 +122,15 @@ pub(crate) fn sweep_orders(
         if o.cancel_decided || !adds_exposure(acct, o) {
             continue;
         }
-        let roots = contracts.get(&o.contract).map_or_else(|| Roots::of(&o.contract, None), |m| m.roots.clone());
+        let roots = contracts
+            .get(&o.contract)
+            .map_or_else(|| Roots::of(&o.contract, None), |m| m.roots.clone());
         if let Some((rule, lock)) = covering(config, acct, &roots) {
-            let why = reason(rule, lock, &format!("order {id} would add exposure in {}", roots.display()));
+            let why = reason(
+                rule,
+                lock,
+                &format!("order {id} would add exposure in {}", roots.display()),
+            );
             out.push((Action::CancelOrder { order: *id }, why));
         }
     }

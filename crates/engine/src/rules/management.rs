@@ -16,14 +16,25 @@ use crate::state::AccountState;
 
 fn round_protective(price: Decimal, tick: Decimal, long: bool) -> Decimal {
     let ticks = price / tick;
-    let strategy = if long { RoundingStrategy::ToNegativeInfinity } else { RoundingStrategy::ToPositiveInfinity };
+    let strategy = if long {
+        RoundingStrategy::ToNegativeInfinity
+    } else {
+        RoundingStrategy::ToPositiveInfinity
+    };
     (ticks.round_dp_with_strategy(0, strategy) * tick).normalize()
 }
 
 /// The stop to move: the daemon's own for this position, else the trader's tightest closing-side stop.
-fn current_stop(acct: &AccountState, c: &ContractId, size: i64) -> Option<(OrderId, Option<Decimal>)> {
+fn current_stop(
+    acct: &AccountState,
+    c: &ContractId,
+    size: i64,
+) -> Option<(OrderId, Option<Decimal>)> {
     let long = size > 0;
-    let stops = acct.orders.iter().filter(|(_, o)| o.is_closing_stop(c, size));
+    let stops = acct
+        .orders
+        .iter()
+        .filter(|(_, o)| o.is_closing_stop(c, size));
     let own = stops.clone().find(|(_, o)| o.own);
     let chosen = own.or_else(|| {
         stops.max_by(|(_, a), (_, b)| {
@@ -34,21 +45,41 @@ fn current_stop(acct: &AccountState, c: &ContractId, size: i64) -> Option<(Order
     chosen.map(|(id, o)| (*id, o.stop_price))
 }
 
-pub(crate) fn on_price(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents, c: &ContractId) {
+pub(crate) fn on_price(
+    w: &World<'_>,
+    acct: &mut AccountState,
+    intents: &mut Intents,
+    c: &ContractId,
+) {
     let cfg = &w.rules.trade_management;
     if !cfg.enabled || !(cfg.auto_breakeven.enabled || cfg.trailing_stop.enabled) {
         return;
     }
-    let Some(meta) = w.contracts.get(c).filter(|m| m.known && !m.tick_size.is_zero()) else { return };
+    let Some(meta) = w
+        .contracts
+        .get(c)
+        .filter(|m| m.known && !m.tick_size.is_zero())
+    else {
+        return;
+    };
     let Some(last) = w.last(c) else { return };
-    let stop = acct.positions.get(c).and_then(|p| current_stop(acct, c, p.size));
-    let Some(p) = acct.positions.get_mut(c) else { return };
+    let stop = acct
+        .positions
+        .get(c)
+        .and_then(|p| current_stop(acct, c, p.size));
+    let Some(p) = acct.positions.get_mut(c) else {
+        return;
+    };
     if p.size == 0 || p.close_decided.is_some() {
         return;
     }
     let tick = meta.tick_size;
     let long = p.size > 0;
-    let sign = if long { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+    let sign = if long {
+        Decimal::ONE
+    } else {
+        Decimal::NEGATIVE_ONE
+    };
     let ticks = (last - p.average_price) / tick * sign;
     let best = match p.mgmt.best {
         Some(b) if long => b.max(last),
@@ -60,7 +91,9 @@ pub(crate) fn on_price(w: &World<'_>, acct: &mut AccountState, intents: &mut Int
     let mut desired: Option<(Decimal, String)> = None;
     let mut consider = |price: Decimal, why: String| {
         let price = round_protective(price, tick, long);
-        let better = desired.as_ref().is_none_or(|(d, _)| if long { price > *d } else { price < *d });
+        let better = desired
+            .as_ref()
+            .is_none_or(|(d, _)| if long { price > *d } else { price < *d });
         if better {
             desired = Some((price, why));
         }
@@ -68,13 +101,27 @@ pub(crate) fn on_price(w: &World<'_>, acct: &mut AccountState, intents: &mut Int
     let be = &cfg.auto_breakeven;
     if be.enabled && ticks >= Decimal::from(be.trigger_ticks) {
         let price = p.average_price + sign * Decimal::from(be.offset_ticks) * tick;
-        consider(price, format!("breakeven: +{} ticks reached the {} tick trigger", ticks.normalize(), be.trigger_ticks));
+        consider(
+            price,
+            format!(
+                "breakeven: +{} ticks reached the {} tick trigger",
+                ticks.normalize(),
+                be.trigger_ticks
+            ),
+        );
     }
     let tr = &cfg.trailing_stop;
     if tr.enabled && (p.mgmt.trailing_active || ticks >= Decimal::from(tr.activation_ticks)) {
         p.mgmt.trailing_active = true;
         let price = best - sign * Decimal::from(tr.distance_ticks) * tick;
-        consider(price, format!("trailing: {} ticks behind the best price {}", tr.distance_ticks, best.normalize()));
+        consider(
+            price,
+            format!(
+                "trailing: {} ticks behind the best price {}",
+                tr.distance_ticks,
+                best.normalize()
+            ),
+        );
     }
     let Some((price, why)) = desired else { return };
     let tighter = |than: Decimal| if long { price > than } else { price < than };
@@ -84,9 +131,19 @@ pub(crate) fn on_price(w: &World<'_>, acct: &mut AccountState, intents: &mut Int
             let beats_requested = p.mgmt.requested.is_none_or(tighter);
             if current.is_some() && beats_current && beats_requested {
                 p.mgmt.requested = Some(price);
-                let from = current.map(|c| c.normalize().to_string()).unwrap_or_default();
+                let from = current
+                    .map(|c| c.normalize().to_string())
+                    .unwrap_or_default();
                 let reason = format!("{why}: stop {from} → {price}");
-                intents.act(acct.id, RuleId::TradeManagement, Action::ModifyStop { order, stop_price: price }, reason);
+                intents.act(
+                    acct.id,
+                    RuleId::TradeManagement,
+                    Action::ModifyStop {
+                        order,
+                        stop_price: price,
+                    },
+                    reason,
+                );
             }
         }
         None if !p.mgmt.placed => {
@@ -95,20 +152,37 @@ pub(crate) fn on_price(w: &World<'_>, acct: &mut AccountState, intents: &mut Int
             let side = Side::reducing(p.size);
             let size = p.size.abs();
             let reason = format!("{why}: no stop, placing one at {price}");
-            let action = Action::PlaceStop { contract: c.clone(), side, size, stop_price: price };
+            let action = Action::PlaceStop {
+                contract: c.clone(),
+                side,
+                size,
+                stop_price: price,
+            };
             intents.act(acct.id, RuleId::TradeManagement, action, reason);
         }
         None => {}
     }
 }
 
-pub(crate) fn on_position(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents, c: &ContractId, size: i64) {
+pub(crate) fn on_position(
+    w: &World<'_>,
+    acct: &mut AccountState,
+    intents: &mut Intents,
+    c: &ContractId,
+    size: i64,
+) {
     // The daemon's own orders that no longer protect this position (it went flat or reversed) are cancelled,
     // so an orphaned stop can never open a new position.
     for (id, o) in &acct.orders {
         if o.own && &o.contract == c && (size == 0 || !o.is_closing_stop(c, size)) {
-            let reason = "the position it protected is gone: cancelling riskguard's own stop".to_string();
-            intents.act(acct.id, RuleId::TradeManagement, Action::CancelOrder { order: *id }, reason);
+            let reason =
+                "the position it protected is gone: cancelling riskguard's own stop".to_string();
+            intents.act(
+                acct.id,
+                RuleId::TradeManagement,
+                Action::CancelOrder { order: *id },
+                reason,
+            );
         }
     }
     if size != 0 {
@@ -116,11 +190,19 @@ pub(crate) fn on_position(w: &World<'_>, acct: &mut AccountState, intents: &mut 
     }
 }
 
-pub(crate) fn on_order(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents, c: &ContractId, stop_gone: bool) {
+pub(crate) fn on_order(
+    w: &World<'_>,
+    acct: &mut AccountState,
+    intents: &mut Intents,
+    c: &ContractId,
+    stop_gone: bool,
+) {
     if !w.rules.trade_management.enabled {
         return;
     }
-    let Some(size) = acct.positions.get(c).map(|p| p.size) else { return };
+    let Some(size) = acct.positions.get(c).map(|p| p.size) else {
+        return;
+    };
     if stop_gone && !acct.has_closing_stop(c, size) {
         if let Some(p) = acct.positions.get_mut(c) {
             // An order event shows no stop while the position is open: a stop may be placed again.

@@ -17,7 +17,9 @@ pub(crate) mod trades;
 use jiff::Timestamp;
 use model::config::{RiskConfig, Rules};
 use model::decision::{Action, AlertLevel, RuleId};
-use model::event::{AccountUpdate, AdminCommand, Event, Fill, OrderUpdate, Outcome, PositionUpdate, Quote, Target};
+use model::event::{
+    AccountUpdate, AdminCommand, Event, Fill, OrderUpdate, Outcome, PositionUpdate, Quote, Target,
+};
 use model::ids::{AccountId, ContractId};
 use model::symbol::Roots;
 use rust_decimal::Decimal;
@@ -39,7 +41,9 @@ pub(crate) struct World<'a> {
 
 impl World<'_> {
     pub fn roots(&self, c: &ContractId) -> Roots {
-        self.contracts.get(c).map_or_else(|| Roots::of(c, None), |m| m.roots.clone())
+        self.contracts
+            .get(c)
+            .map_or_else(|| Roots::of(c, None), |m| m.roots.clone())
     }
 
     pub fn last(&self, c: &ContractId) -> Option<Decimal> {
@@ -47,14 +51,24 @@ impl World<'_> {
     }
 }
 
-pub(crate) fn route(config: &RiskConfig, state: &mut State, intents: &mut Intents, event: &Event, now: Timestamp) {
+pub(crate) fn route(
+    config: &RiskConfig,
+    state: &mut State,
+    intents: &mut Intents,
+    event: &Event,
+    now: Timestamp,
+) {
     match event {
         Event::Contract(info) => {
             let meta = ContractMeta {
                 roots: Roots::of(&info.id, Some(&info.name)),
                 tick_size: info.tick_size,
                 tick_value: info.tick_value,
-                point_value: if info.tick_size.is_zero() { Decimal::ZERO } else { info.tick_value / info.tick_size },
+                point_value: if info.tick_size.is_zero() {
+                    Decimal::ZERO
+                } else {
+                    info.tick_value / info.tick_size
+                },
                 known: true,
             };
             state.contracts.insert(info.id.clone(), meta);
@@ -70,7 +84,12 @@ pub(crate) fn route(config: &RiskConfig, state: &mut State, intents: &mut Intent
     }
 }
 
-fn world<'a>(config: &'a RiskConfig, rules: &'a Rules, s: &'a SplitState<'a>, now: Timestamp) -> World<'a> {
+fn world<'a>(
+    config: &'a RiskConfig,
+    rules: &'a Rules,
+    s: &'a SplitState<'a>,
+    now: Timestamp,
+) -> World<'a> {
     World {
         now,
         config,
@@ -90,8 +109,18 @@ struct SplitState<'a> {
     day_start: Option<Timestamp>,
 }
 
-fn split(state: &mut State, account: AccountId) -> (SplitState<'_>, &mut AccountState, &mut FxHashMap<ContractId, Vec<AccountId>>) {
-    let acct = state.accounts.entry(account).or_insert_with(|| AccountState::new(account));
+fn split(
+    state: &mut State,
+    account: AccountId,
+) -> (
+    SplitState<'_>,
+    &mut AccountState,
+    &mut FxHashMap<ContractId, Vec<AccountId>>,
+) {
+    let acct = state
+        .accounts
+        .entry(account)
+        .or_insert_with(|| AccountState::new(account));
     (
         SplitState {
             contracts: &state.contracts,
@@ -111,17 +140,29 @@ fn unrealized(meta: Option<&ContractMeta>, last: Option<Decimal>, p: &Position) 
 }
 
 fn refresh_unrealized(state: &mut State, contract: &ContractId) {
-    let Some(holders) = state.holders.get(contract) else { return };
+    let Some(holders) = state.holders.get(contract) else {
+        return;
+    };
     let meta = state.contracts.get(contract);
     let last = state.quotes.get(contract).and_then(|q| q.last);
     for id in holders {
-        if let Some(p) = state.accounts.get_mut(id).and_then(|a| a.positions.get_mut(contract)) {
+        if let Some(p) = state
+            .accounts
+            .get_mut(id)
+            .and_then(|a| a.positions.get_mut(contract))
+        {
             p.unrealized = unrealized(meta, last, p);
         }
     }
 }
 
-fn on_quote(config: &RiskConfig, state: &mut State, intents: &mut Intents, q: &Quote, now: Timestamp) {
+fn on_quote(
+    config: &RiskConfig,
+    state: &mut State,
+    intents: &mut Intents,
+    q: &Quote,
+    now: Timestamp,
+) {
     let entry = state.quotes.entry(q.contract.clone()).or_default();
     let moved = q.last.is_some_and(|l| entry.last != Some(l));
     if let Some(l) = q.last {
@@ -136,7 +177,9 @@ fn on_quote(config: &RiskConfig, state: &mut State, intents: &mut Intents, q: &Q
     if !moved {
         return;
     }
-    let Some(holders) = state.holders.get(&q.contract) else { return };
+    let Some(holders) = state.holders.get(&q.contract) else {
+        return;
+    };
     let s = SplitState {
         contracts: &state.contracts,
         quotes: &state.quotes,
@@ -144,17 +187,27 @@ fn on_quote(config: &RiskConfig, state: &mut State, intents: &mut Intents, q: &Q
         day_start: state.day_start,
     };
     for id in holders {
-        let Some(acct) = state.accounts.get_mut(id) else { continue };
+        let Some(acct) = state.accounts.get_mut(id) else {
+            continue;
+        };
         let rules = config.rules_for(*id);
         let w = world(config, rules, &s, now);
-        let Some(p) = acct.positions.get_mut(&q.contract) else { continue };
+        let Some(p) = acct.positions.get_mut(&q.contract) else {
+            continue;
+        };
         p.unrealized = unrealized(s.contracts.get(&q.contract), w.last(&q.contract), p);
         pnl::on_price(&w, acct, intents, &q.contract);
         management::on_price(&w, acct, intents, &q.contract);
     }
 }
 
-fn on_position(config: &RiskConfig, state: &mut State, intents: &mut Intents, ev: &PositionUpdate, now: Timestamp) {
+fn on_position(
+    config: &RiskConfig,
+    state: &mut State,
+    intents: &mut Intents,
+    ev: &PositionUpdate,
+    now: Timestamp,
+) {
     state.seq += 1;
     let seq = state.seq;
     if !state.contracts.contains_key(&ev.contract) {
@@ -186,7 +239,8 @@ fn on_position(config: &RiskConfig, state: &mut State, intents: &mut Intents, ev
     } else {
         let reversed = prev != 0 && prev.signum() != new.signum();
         if prev == 0 || reversed {
-            acct.positions.insert(c.clone(), Position::new(new, ev.average_price, now, seq));
+            acct.positions
+                .insert(c.clone(), Position::new(new, ev.average_price, now, seq));
             let h = holders.entry(c.clone()).or_default();
             if !h.contains(&ev.account) {
                 h.push(ev.account);
@@ -222,8 +276,16 @@ fn on_position(config: &RiskConfig, state: &mut State, intents: &mut Intents, ev
 }
 
 /// The engine met a contract without metadata: P&L rules skip it; say so once.
-fn unknown_contract_alert(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents, c: &ContractId) {
-    if w.contracts.get(c).is_some_and(|m| m.known) || acct.unknown_alerted.contains(c) || !acct.positions.contains_key(c) {
+fn unknown_contract_alert(
+    w: &World<'_>,
+    acct: &mut AccountState,
+    intents: &mut Intents,
+    c: &ContractId,
+) {
+    if w.contracts.get(c).is_some_and(|m| m.known)
+        || acct.unknown_alerted.contains(c)
+        || !acct.positions.contains_key(c)
+    {
         return;
     }
     let r = w.rules;
@@ -240,10 +302,23 @@ fn unknown_contract_alert(w: &World<'_>, acct: &mut AccountState, intents: &mut 
     };
     acct.unknown_alerted.insert(c.clone());
     let reason = format!("no contract details for {c}: open P&L rules skip it");
-    intents.act(acct.id, rule, Action::Alert { level: AlertLevel::Warning }, reason);
+    intents.act(
+        acct.id,
+        rule,
+        Action::Alert {
+            level: AlertLevel::Warning,
+        },
+        reason,
+    );
 }
 
-fn on_order(config: &RiskConfig, state: &mut State, intents: &mut Intents, ev: &OrderUpdate, now: Timestamp) {
+fn on_order(
+    config: &RiskConfig,
+    state: &mut State,
+    intents: &mut Intents,
+    ev: &OrderUpdate,
+    now: Timestamp,
+) {
     let rules = config.rules_for(ev.account);
     let (s, acct, _) = split(state, ev.account);
     let w = world(config, rules, &s, now);
@@ -269,11 +344,19 @@ fn on_order(config: &RiskConfig, state: &mut State, intents: &mut Intents, ev: &
     management::on_order(&w, acct, intents, &ev.contract, stop_gone);
 }
 
-fn on_trade(config: &RiskConfig, state: &mut State, intents: &mut Intents, f: &Fill, now: Timestamp) {
+fn on_trade(
+    config: &RiskConfig,
+    state: &mut State,
+    intents: &mut Intents,
+    f: &Fill,
+    now: Timestamp,
+) {
     let rules = config.rules_for(f.account);
     let (s, acct, _) = split(state, f.account);
     let w = world(config, rules, &s, now);
-    let Some(kind) = trades::record(&w, acct, f) else { return };
+    let Some(kind) = trades::record(&w, acct, f) else {
+        return;
+    };
     pnl::on_trade(&w, acct, intents);
     match kind {
         trades::FillKind::NewOpeningOrder => trades::frequency(&w, acct, intents),
@@ -285,7 +368,9 @@ fn on_trade(config: &RiskConfig, state: &mut State, intents: &mut Intents, f: &F
 fn on_account(config: &RiskConfig, state: &mut State, intents: &mut Intents, ev: &AccountUpdate) {
     let rules = config.rules_for(ev.account);
     let (_, acct, _) = split(state, ev.account);
-    let Some(can_trade) = ev.can_trade else { return };
+    let Some(can_trade) = ev.can_trade else {
+        return;
+    };
     acct.can_trade = Some(can_trade);
     if !rules.auth_loss_guard.enabled {
         return;
@@ -293,32 +378,78 @@ fn on_account(config: &RiskConfig, state: &mut State, intents: &mut Intents, ev:
     let id = acct.id;
     if can_trade {
         if acct.locks.remove(&RuleId::AuthLossGuard).is_some() {
-            intents.act(id, RuleId::AuthLossGuard, Action::Unlock, "the gateway set canTrade true again".into());
+            intents.act(
+                id,
+                RuleId::AuthLossGuard,
+                Action::Unlock,
+                "the gateway set canTrade true again".into(),
+            );
         }
     } else {
         let reason = "the gateway set canTrade false".to_string();
         if rules.auth_loss_guard.flatten {
-            intents.act(id, RuleId::AuthLossGuard, Action::CloseAllPositions, reason.clone());
-            intents.act(id, RuleId::AuthLossGuard, Action::CancelAllOrders, reason.clone());
+            intents.act(
+                id,
+                RuleId::AuthLossGuard,
+                Action::CloseAllPositions,
+                reason.clone(),
+            );
+            intents.act(
+                id,
+                RuleId::AuthLossGuard,
+                Action::CancelAllOrders,
+                reason.clone(),
+            );
         }
-        intents.lock(id, RuleId::AuthLossGuard, crate::state::LockKind::CanTrade, None, reason);
+        intents.lock(
+            id,
+            RuleId::AuthLossGuard,
+            crate::state::LockKind::CanTrade,
+            None,
+            reason,
+        );
     }
 }
 
 fn on_admin(state: &mut State, intents: &mut Intents, cmd: &AdminCommand) {
-    let acct = state.accounts.entry(cmd.account()).or_insert_with(|| AccountState::new(cmd.account()));
+    let acct = state
+        .accounts
+        .entry(cmd.account())
+        .or_insert_with(|| AccountState::new(cmd.account()));
     match cmd {
-        AdminCommand::ClearLock { account, rule, reason } => {
+        AdminCommand::ClearLock {
+            account,
+            rule,
+            reason,
+        } => {
             if acct.locks.remove(rule).is_some() {
-                intents.act(*account, *rule, Action::Unlock, format!("cleared by admin: {reason}"));
+                intents.act(
+                    *account,
+                    *rule,
+                    Action::Unlock,
+                    format!("cleared by admin: {reason}"),
+                );
             } else {
-                let why = format!("admin asked to clear a {rule} lock, but there is none ({reason})");
-                intents.act(*account, RuleId::Admin, Action::Alert { level: AlertLevel::Info }, why);
+                let why =
+                    format!("admin asked to clear a {rule} lock, but there is none ({reason})");
+                intents.act(
+                    *account,
+                    RuleId::Admin,
+                    Action::Alert {
+                        level: AlertLevel::Info,
+                    },
+                    why,
+                );
             }
         }
         AdminCommand::Flatten { account, reason } => {
             let why = format!("flatten by admin: {reason}");
-            intents.act(*account, RuleId::Admin, Action::CloseAllPositions, why.clone());
+            intents.act(
+                *account,
+                RuleId::Admin,
+                Action::CloseAllPositions,
+                why.clone(),
+            );
             intents.act(*account, RuleId::Admin, Action::CancelAllOrders, why);
         }
     }
@@ -329,7 +460,9 @@ fn on_outcome(state: &mut State, o: &Outcome) {
     if o.ok {
         return;
     }
-    let Some(acct) = state.accounts.get_mut(&o.account) else { return };
+    let Some(acct) = state.accounts.get_mut(&o.account) else {
+        return;
+    };
     match &o.target {
         Target::Position { contract } => {
             if let Some(p) = acct.positions.get_mut(contract) {

@@ -14,12 +14,31 @@ use crate::state::{AccountState, LockKind};
 const BREACH_ALERTED: u32 = 1 << 31;
 
 /// After a position or price change of `c`.
-pub(crate) fn on_price(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents, c: &ContractId) {
+pub(crate) fn on_price(
+    w: &World<'_>,
+    acct: &mut AccountState,
+    intents: &mut Intents,
+    c: &ContractId,
+) {
     if w.rules.daily_realized_loss.enabled && w.rules.daily_realized_loss.include_unrealized {
         daily(w, acct, intents);
     }
-    unrealized(w, acct, intents, c, RuleId::DailyUnrealizedLoss, &w.rules.daily_unrealized_loss);
-    unrealized(w, acct, intents, c, RuleId::MaxUnrealizedProfit, &w.rules.max_unrealized_profit);
+    unrealized(
+        w,
+        acct,
+        intents,
+        c,
+        RuleId::DailyUnrealizedLoss,
+        &w.rules.daily_unrealized_loss,
+    );
+    unrealized(
+        w,
+        acct,
+        intents,
+        c,
+        RuleId::MaxUnrealizedProfit,
+        &w.rules.max_unrealized_profit,
+    );
 }
 
 /// After a fill.
@@ -37,13 +56,27 @@ fn daily(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents) {
     }
     let limit = cfg.loss_limit;
     let id = acct.id;
-    let what = if cfg.include_unrealized { "day P&L (with open positions)" } else { "day P&L" };
+    let what = if cfg.include_unrealized {
+        "day P&L (with open positions)"
+    } else {
+        "day P&L"
+    };
     if pnl <= -limit {
         let reason = format!("{what} {} reached the -{} limit", money(pnl), money(limit));
         match cfg.action {
             RealizedLossAction::CloseAllAndLockout => {
-                intents.act(id, RuleId::DailyRealizedLoss, Action::CloseAllPositions, reason.clone());
-                intents.act(id, RuleId::DailyRealizedLoss, Action::CancelAllOrders, reason.clone());
+                intents.act(
+                    id,
+                    RuleId::DailyRealizedLoss,
+                    Action::CloseAllPositions,
+                    reason.clone(),
+                );
+                intents.act(
+                    id,
+                    RuleId::DailyRealizedLoss,
+                    Action::CancelAllOrders,
+                    reason.clone(),
+                );
                 let (kind, until) = match cfg.lockout_until {
                     LockoutUntil::DailyReset => (LockKind::DailyReset, w.next_reset),
                     LockoutUntil::Permanent => (LockKind::Permanent, None),
@@ -51,13 +84,30 @@ fn daily(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents) {
                 intents.lock(id, RuleId::DailyRealizedLoss, kind, until, reason);
             }
             RealizedLossAction::CloseAll => {
-                intents.act(id, RuleId::DailyRealizedLoss, Action::CloseAllPositions, reason.clone());
-                intents.act(id, RuleId::DailyRealizedLoss, Action::CancelAllOrders, reason);
+                intents.act(
+                    id,
+                    RuleId::DailyRealizedLoss,
+                    Action::CloseAllPositions,
+                    reason.clone(),
+                );
+                intents.act(
+                    id,
+                    RuleId::DailyRealizedLoss,
+                    Action::CancelAllOrders,
+                    reason,
+                );
             }
             RealizedLossAction::Alert => {
                 if acct.day.warned & BREACH_ALERTED == 0 {
                     acct.day.warned |= BREACH_ALERTED;
-                    intents.act(id, RuleId::DailyRealizedLoss, Action::Alert { level: AlertLevel::Warning }, reason);
+                    intents.act(
+                        id,
+                        RuleId::DailyRealizedLoss,
+                        Action::Alert {
+                            level: AlertLevel::Warning,
+                        },
+                        reason,
+                    );
                 }
             }
         }
@@ -68,8 +118,19 @@ fn daily(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents) {
         if acct.day.warned & bit == 0 && pnl <= level {
             acct.day.warned |= bit;
             let pct = (fraction * Decimal::ONE_HUNDRED).normalize();
-            let reason = format!("{what} {} reached {pct}% of the -{} limit", money(pnl), money(limit));
-            intents.act(id, RuleId::DailyRealizedLoss, Action::Alert { level: AlertLevel::Warning }, reason);
+            let reason = format!(
+                "{what} {} reached {pct}% of the -{} limit",
+                money(pnl),
+                money(limit)
+            );
+            intents.act(
+                id,
+                RuleId::DailyRealizedLoss,
+                Action::Alert {
+                    level: AlertLevel::Warning,
+                },
+                reason,
+            );
         }
     }
 }
@@ -86,15 +147,34 @@ fn unrealized(
         return;
     }
     let loss = rule == RuleId::DailyUnrealizedLoss;
-    let breached = |v: Decimal| if loss { v <= -cfg.limit } else { v >= cfg.limit };
-    let bound = if loss { format!("the -{} limit", money(cfg.limit)) } else { format!("the {} target", money(cfg.limit)) };
+    let breached = |v: Decimal| {
+        if loss {
+            v <= -cfg.limit
+        } else {
+            v >= cfg.limit
+        }
+    };
+    let bound = if loss {
+        format!("the -{} limit", money(cfg.limit))
+    } else {
+        format!("the {} target", money(cfg.limit))
+    };
     match cfg.scope {
         Scope::PerPosition => {
-            let Some(v) = acct.positions.get(c).and_then(|p| p.unrealized) else { return };
+            let Some(v) = acct.positions.get(c).and_then(|p| p.unrealized) else {
+                return;
+            };
             if breached(v) {
                 let root = w.roots(c);
                 let reason = format!("{} open P&L {} reached {bound}", root.display(), money(v));
-                intents.act(acct.id, rule, Action::ClosePosition { contract: c.clone() }, reason);
+                intents.act(
+                    acct.id,
+                    rule,
+                    Action::ClosePosition {
+                        contract: c.clone(),
+                    },
+                    reason,
+                );
             }
         }
         Scope::Total => {

@@ -26,15 +26,27 @@ pub(crate) fn window_key(cfg: &SessionBlockOutside, roots: &Roots) -> Option<Str
         .cloned()
 }
 
-pub(crate) fn on_position(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents, c: &ContractId, grew: bool) {
+pub(crate) fn on_position(
+    w: &World<'_>,
+    acct: &mut AccountState,
+    intents: &mut Intents,
+    c: &ContractId,
+    grew: bool,
+) {
     let cfg = &w.rules.session_block_outside;
     if !cfg.enabled {
         return;
     }
     let roots = w.roots(c);
-    let Some(key) = window_key(cfg, &roots) else { return };
-    let Some(window) = cfg.sessions.get(&key) else { return };
-    let Some(p) = acct.positions.get_mut(c) else { return };
+    let Some(key) = window_key(cfg, &roots) else {
+        return;
+    };
+    let Some(window) = cfg.sessions.get(&key) else {
+        return;
+    };
+    let Some(p) = acct.positions.get_mut(c) else {
+        return;
+    };
     match calendar::containing(cfg, window, w.now) {
         Some(occ) => p.session_close = Some((occ.close, key)),
         None => {
@@ -44,7 +56,11 @@ pub(crate) fn on_position(w: &World<'_>, acct: &mut AccountState, intents: &mut 
             }
             let local = cfg.timezone.to_datetime(w.now);
             let holiday = cfg.respect_holidays && cfg.holidays.contains(&local.date());
-            let why = if holiday { "on a holiday" } else { "outside its session" };
+            let why = if holiday {
+                "on a holiday"
+            } else {
+                "outside its session"
+            };
             let reason = format!(
                 "{} position opened {why} ({key} {}–{} {}, now {})",
                 roots.display(),
@@ -53,7 +69,16 @@ pub(crate) fn on_position(w: &World<'_>, acct: &mut AccountState, intents: &mut 
                 cfg.timezone_name,
                 local.strftime("%a %H:%M"),
             );
-            enforce(acct, intents, cfg, &key, std::slice::from_ref(c), true, w.now, reason);
+            enforce(
+                acct,
+                intents,
+                cfg,
+                &key,
+                std::slice::from_ref(c),
+                true,
+                w.now,
+                reason,
+            );
         }
     }
 }
@@ -72,13 +97,30 @@ pub(crate) fn window_end(
     if !cfg.enabled {
         return;
     }
-    let open: Vec<ContractId> = contracts.iter().filter(|c| acct.positions.contains_key(*c)).cloned().collect();
+    let open: Vec<ContractId> = contracts
+        .iter()
+        .filter(|c| acct.positions.contains_key(*c))
+        .cloned()
+        .collect();
     if open.is_empty() {
         return;
     }
     let local = cfg.timezone.to_datetime(t);
-    let reason = format!("the {key} session ended at {} {}", local.strftime("%H:%M"), cfg.timezone_name);
-    enforce(acct, intents, cfg, key, &open, cfg.close_positions_at_session_end, t, reason);
+    let reason = format!(
+        "the {key} session ended at {} {}",
+        local.strftime("%H:%M"),
+        cfg.timezone_name
+    );
+    enforce(
+        acct,
+        intents,
+        cfg,
+        key,
+        &open,
+        cfg.close_positions_at_session_end,
+        t,
+        reason,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -94,16 +136,31 @@ fn enforce(
 ) {
     if close {
         for c in contracts {
-            intents.act(acct.id, RuleId::SessionBlockOutside, Action::ClosePosition { contract: c.clone() }, reason.clone());
+            intents.act(
+                acct.id,
+                RuleId::SessionBlockOutside,
+                Action::ClosePosition {
+                    contract: c.clone(),
+                },
+                reason.clone(),
+            );
             for (id, o) in &acct.orders {
                 if &o.contract == c {
-                    intents.act(acct.id, RuleId::SessionBlockOutside, Action::CancelOrder { order: *id }, reason.clone());
+                    intents.act(
+                        acct.id,
+                        RuleId::SessionBlockOutside,
+                        Action::CancelOrder { order: *id },
+                        reason.clone(),
+                    );
                 }
             }
         }
     }
     if cfg.lockout_outside_session {
-        let until = cfg.sessions.get(key).and_then(|w| calendar::next_open(cfg, w, now));
+        let until = cfg
+            .sessions
+            .get(key)
+            .and_then(|w| calendar::next_open(cfg, w, now));
         intents.session_lock(acct.id, until, key.to_string(), reason);
     }
 }

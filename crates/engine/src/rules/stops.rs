@@ -11,18 +11,29 @@ use super::World;
 use crate::intent::Intents;
 use crate::state::AccountState;
 
-pub(crate) fn on_position(w: &World<'_>, acct: &mut AccountState, _intents: &mut Intents, c: &ContractId, opened: bool) {
+pub(crate) fn on_position(
+    w: &World<'_>,
+    acct: &mut AccountState,
+    _intents: &mut Intents,
+    c: &ContractId,
+    opened: bool,
+) {
     let cfg = &w.rules.no_stop_loss_grace;
     if !cfg.enabled {
         return;
     }
-    let Some(size) = acct.positions.get(c).map(|p| p.size) else { return };
+    let Some(size) = acct.positions.get(c).map(|p| p.size) else {
+        return;
+    };
     let has_stop = acct.has_closing_stop(c, size);
-    let Some(p) = acct.positions.get_mut(c) else { return };
+    let Some(p) = acct.positions.get_mut(c) else {
+        return;
+    };
     if has_stop {
         p.grace_deadline = None;
     } else if opened {
-        p.grace_deadline = Some(w.now + SignedDuration::from_secs(i64::from(cfg.grace_period_seconds)));
+        p.grace_deadline =
+            Some(w.now + SignedDuration::from_secs(i64::from(cfg.grace_period_seconds)));
     }
 }
 
@@ -31,13 +42,18 @@ pub(crate) fn on_order(w: &World<'_>, acct: &mut AccountState, c: &ContractId) {
     if !cfg.enabled {
         return;
     }
-    let Some(size) = acct.positions.get(c).map(|p| p.size) else { return };
+    let Some(size) = acct.positions.get(c).map(|p| p.size) else {
+        return;
+    };
     let has_stop = acct.has_closing_stop(c, size);
-    let Some(p) = acct.positions.get_mut(c) else { return };
+    let Some(p) = acct.positions.get_mut(c) else {
+        return;
+    };
     if has_stop {
         p.grace_deadline = None;
     } else if p.grace_deadline.is_none() && p.close_decided.is_none() {
         // The last stop went away: a new grace period starts now.
-        p.grace_deadline = Some(w.now + SignedDuration::from_secs(i64::from(cfg.grace_period_seconds)));
+        p.grace_deadline =
+            Some(w.now + SignedDuration::from_secs(i64::from(cfg.grace_period_seconds)));
     }
 }

@@ -51,14 +51,31 @@ pub(crate) fn record(w: &World<'_>, acct: &mut AccountState, f: &Fill) -> Option
         return Some(FillKind::Other);
     }
     if f.voided {
-        let rec = FillRecord { order: f.order, net: Decimal::ZERO, opening: f.pnl.is_none(), voided: true };
+        let rec = FillRecord {
+            order: f.order,
+            net: Decimal::ZERO,
+            opening: f.pnl.is_none(),
+            voided: true,
+        };
         day.fills.insert(f.trade, rec);
         return None;
     }
-    let fees = if w.config.global.subtract_fees { f.fees } else { Decimal::ZERO };
+    let fees = if w.config.global.subtract_fees {
+        f.fees
+    } else {
+        Decimal::ZERO
+    };
     let net = f.pnl.unwrap_or(Decimal::ZERO) - fees;
     day.realized += net;
-    day.fills.insert(f.trade, FillRecord { order: f.order, net, opening: f.pnl.is_none(), voided: false });
+    day.fills.insert(
+        f.trade,
+        FillRecord {
+            order: f.order,
+            net,
+            opening: f.pnl.is_none(),
+            voided: false,
+        },
+    );
     if f.pnl.is_none() {
         let n = day.opening_fill_counts.entry(f.order).or_insert(0);
         *n += 1;
@@ -88,7 +105,9 @@ pub(crate) fn frequency(w: &World<'_>, acct: &mut AccountState, intents: &mut In
     let minute_ago = now - SignedDuration::from_secs(60);
     let day_start = w.day_start.unwrap_or(Timestamp::MIN);
     // Keep what any window can still count.
-    acct.day.opening_orders.retain(|(t, _)| *t > hour_ago || *t >= day_start);
+    acct.day
+        .opening_orders
+        .retain(|(t, _)| *t > hour_ago || *t >= day_start);
     if !cfg.enabled {
         return;
     }
@@ -104,7 +123,11 @@ pub(crate) fn frequency(w: &World<'_>, acct: &mut AccountState, intents: &mut In
                 FrequencyWindow::Session => *t >= day_start,
             })
             .count();
-        if count as u64 > u64::from(win.limit) && worst.as_ref().is_none_or(|(s, _)| win.cooldown_seconds > *s) {
+        if count as u64 > u64::from(win.limit)
+            && worst
+                .as_ref()
+                .is_none_or(|(s, _)| win.cooldown_seconds > *s)
+        {
             let reason = format!(
                 "{count} trades {}, above the limit of {}: {} s cooldown",
                 window_name(win.window),
@@ -120,15 +143,24 @@ pub(crate) fn frequency(w: &World<'_>, acct: &mut AccountState, intents: &mut In
     }
 }
 
-pub(crate) fn cooldown_after_loss(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents, f: &Fill) {
+pub(crate) fn cooldown_after_loss(
+    w: &World<'_>,
+    acct: &mut AccountState,
+    intents: &mut Intents,
+    f: &Fill,
+) {
     let cfg = &w.rules.cooldown_after_loss;
     if !cfg.enabled {
         return;
     }
-    let Some(co) = acct.day.closing_orders.get_mut(&f.order) else { return };
+    let Some(co) = acct.day.closing_orders.get_mut(&f.order) else {
+        return;
+    };
     let loss = -co.net;
     // Tiers are sorted ascending: the largest reached wins.
-    let Some(tier) = cfg.tiers.iter().rposition(|t| loss >= t.loss) else { return };
+    let Some(tier) = cfg.tiers.iter().rposition(|t| loss >= t.loss) else {
+        return;
+    };
     if co.tier.is_some_and(|reached| reached >= tier) {
         return;
     }
