@@ -113,6 +113,10 @@ pub struct Position {
     pub unrealized: Option<Decimal>,
     /// When the no-stop grace period runs out, while the position has no stop.
     pub grace_deadline: Option<Timestamp>,
+    /// The grace period ran out without a stop: a later event showing the position still there, still without
+    /// a stop, decides the close again.
+    #[serde(default)]
+    pub grace_expired: bool,
     /// The session window the position is in, and when it closes.
     pub session_close: Option<(Timestamp, String)>,
     /// Once per target: the |size| when a full close was decided.
@@ -130,6 +134,7 @@ impl Position {
             changed_seq: seq,
             unrealized: None,
             grace_deadline: None,
+            grace_expired: false,
             session_close: None,
             close_decided: None,
             partial_decided: false,

@@ -67,6 +67,7 @@ pub(crate) fn fire(config: &RiskConfig, state: &mut State, intents: &mut Intents
         for (c, p) in acct.positions.iter_mut() {
             if p.grace_deadline.is_some_and(|d| d <= t) {
                 p.grace_deadline = None;
+                p.grace_expired = true;
                 due_grace.push(c.clone());
             }
         }

@@ -5,6 +5,7 @@
 //! a new grace period starts.
 
 use jiff::SignedDuration;
+use model::decision::{Action, RuleId};
 use model::ids::ContractId;
 
 use super::World;
@@ -14,7 +15,7 @@ use crate::state::AccountState;
 pub(crate) fn on_position(
     w: &World<'_>,
     acct: &mut AccountState,
-    _intents: &mut Intents,
+    intents: &mut Intents,
     c: &ContractId,
     opened: bool,
 ) {
@@ -26,14 +27,26 @@ pub(crate) fn on_position(
         return;
     };
     let has_stop = acct.has_closing_stop(c, size);
+    let id = acct.id;
     let Some(p) = acct.positions.get_mut(c) else {
         return;
     };
     if has_stop {
         p.grace_deadline = None;
+        p.grace_expired = false;
     } else if opened {
         p.grace_deadline =
             Some(w.now + SignedDuration::from_secs(i64::from(cfg.grace_period_seconds)));
+    } else if p.grace_expired && p.close_decided.is_none() {
+        // Past the grace period, still open, still without a stop: the close is decided again.
+        let reason = format!(
+            "still no stop-loss {} s after the position opened",
+            cfg.grace_period_seconds
+        );
+        let action = Action::ClosePosition {
+            contract: c.clone(),
+        };
+        intents.act(id, RuleId::NoStopLossGrace, action, reason);
     }
 }
 
@@ -51,7 +64,8 @@ pub(crate) fn on_order(w: &World<'_>, acct: &mut AccountState, c: &ContractId) {
     };
     if has_stop {
         p.grace_deadline = None;
-    } else if p.grace_deadline.is_none() && p.close_decided.is_none() {
+        p.grace_expired = false;
+    } else if p.grace_deadline.is_none() && !p.grace_expired && p.close_decided.is_none() {
         // The last stop went away: a new grace period starts now.
         p.grace_deadline =
             Some(w.now + SignedDuration::from_secs(i64::from(cfg.grace_period_seconds)));
