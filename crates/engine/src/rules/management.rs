@@ -88,8 +88,14 @@ pub(crate) fn on_price(
     };
     p.mgmt.best = Some(best);
 
-    let mut desired: Option<(Decimal, String)> = None;
-    let mut consider = |price: Decimal, why: String| {
+    // Which feature asks for the tighter stop; the reason text is only built when a decision is taken.
+    #[derive(Clone, Copy)]
+    enum Why {
+        Breakeven,
+        Trailing,
+    }
+    let mut desired: Option<(Decimal, Why)> = None;
+    let mut consider = |price: Decimal, why: Why| {
         let price = round_protective(price, tick, long);
         let better = desired
             .as_ref()
@@ -100,29 +106,31 @@ pub(crate) fn on_price(
     };
     let be = &cfg.auto_breakeven;
     if be.enabled && ticks >= Decimal::from(be.trigger_ticks) {
-        let price = p.average_price + sign * Decimal::from(be.offset_ticks) * tick;
         consider(
-            price,
-            format!(
-                "breakeven: +{} ticks reached the {} tick trigger",
-                ticks.normalize(),
-                be.trigger_ticks
-            ),
+            p.average_price + sign * Decimal::from(be.offset_ticks) * tick,
+            Why::Breakeven,
         );
     }
     let tr = &cfg.trailing_stop;
     if tr.enabled && (p.mgmt.trailing_active || ticks >= Decimal::from(tr.activation_ticks)) {
         p.mgmt.trailing_active = true;
-        let price = best - sign * Decimal::from(tr.distance_ticks) * tick;
         consider(
-            price,
-            format!(
-                "trailing: {} ticks behind the best price {}",
-                tr.distance_ticks,
-                best.normalize()
-            ),
+            best - sign * Decimal::from(tr.distance_ticks) * tick,
+            Why::Trailing,
         );
     }
+    let explain = |why: Why| match why {
+        Why::Breakeven => format!(
+            "breakeven: +{} ticks reached the {} tick trigger",
+            ticks.normalize(),
+            be.trigger_ticks
+        ),
+        Why::Trailing => format!(
+            "trailing: {} ticks behind the best price {}",
+            tr.distance_ticks,
+            best.normalize()
+        ),
+    };
     let Some((price, why)) = desired else { return };
     let tighter = |than: Decimal| if long { price > than } else { price < than };
     match stop {
@@ -134,7 +142,7 @@ pub(crate) fn on_price(
                 let from = current
                     .map(|c| c.normalize().to_string())
                     .unwrap_or_default();
-                let reason = format!("{why}: stop {from} → {price}");
+                let reason = format!("{}: stop {from} → {price}", explain(why));
                 intents.act(
                     acct.id,
                     RuleId::TradeManagement,
@@ -151,7 +159,7 @@ pub(crate) fn on_price(
             p.mgmt.requested = Some(price);
             let side = Side::reducing(p.size);
             let size = p.size.abs();
-            let reason = format!("{why}: no stop, placing one at {price}");
+            let reason = format!("{}: no stop, placing one at {price}", explain(why));
             let action = Action::PlaceStop {
                 contract: c.clone(),
                 side,

@@ -163,7 +163,11 @@ fn on_quote(
     q: &Quote,
     now: Timestamp,
 ) {
-    let entry = state.quotes.entry(q.contract.clone()).or_default();
+    // Quotes for contracts seen before are the hot path: no allocation, no id clone.
+    let entry = match state.quotes.get_mut(&q.contract) {
+        Some(e) => e,
+        None => state.quotes.entry(q.contract.clone()).or_default(),
+    };
     let moved = q.last.is_some_and(|l| entry.last != Some(l));
     if let Some(l) = q.last {
         entry.last = Some(l);
