@@ -172,6 +172,20 @@ pub(crate) fn on_price(
     }
 }
 
+/// Cancel riskguard's own orders in `c` that no longer protect the position (it went flat or reversed), so
+/// an orphaned stop can never open a new position. Runs on position and order events alike: either can be
+/// the one that reveals the orphan.
+fn cancel_orphans(acct: &AccountState, intents: &mut Intents, c: &ContractId) {
+    let size = acct.positions.get(c).map_or(0, |p| p.size);
+    for (id, o) in &acct.orders {
+        if o.own && &o.contract == c && (size == 0 || !o.is_closing_stop(c, size)) {
+            let reason = "the position it protected is gone: cancelling riskguard's own stop";
+            let action = Action::CancelOrder { order: *id };
+            intents.act(acct.id, RuleId::TradeManagement, action, reason.to_string());
+        }
+    }
+}
+
 pub(crate) fn on_position(
     w: &World<'_>,
     acct: &mut AccountState,
@@ -179,25 +193,14 @@ pub(crate) fn on_position(
     c: &ContractId,
     size: i64,
 ) {
-    // The daemon's own orders that no longer protect this position (it went flat or reversed) are cancelled,
-    // so an orphaned stop can never open a new position.
-    for (id, o) in &acct.orders {
-        if o.own && &o.contract == c && (size == 0 || !o.is_closing_stop(c, size)) {
-            let reason =
-                "the position it protected is gone: cancelling riskguard's own stop".to_string();
-            intents.act(
-                acct.id,
-                RuleId::TradeManagement,
-                Action::CancelOrder { order: *id },
-                reason,
-            );
-        }
-    }
+    cancel_orphans(acct, intents, c);
     if size != 0 {
         on_price(w, acct, intents, c);
     }
 }
 
+/// `stop_gone`: the event shows a stop leaving without a fill (cancelled, expired, rejected). A filled stop
+/// means the position is closing, so no new stop is placed for it.
 pub(crate) fn on_order(
     w: &World<'_>,
     acct: &mut AccountState,
@@ -205,6 +208,7 @@ pub(crate) fn on_order(
     c: &ContractId,
     stop_gone: bool,
 ) {
+    cancel_orphans(acct, intents, c);
     if !w.rules.trade_management.enabled {
         return;
     }

@@ -18,7 +18,8 @@ use jiff::Timestamp;
 use model::config::{RiskConfig, Rules};
 use model::decision::{Action, AlertLevel, RuleId};
 use model::event::{
-    AccountUpdate, AdminCommand, Event, Fill, OrderUpdate, Outcome, PositionUpdate, Quote, Target,
+    AccountUpdate, AdminCommand, Event, Fill, OrderStatus, OrderUpdate, Outcome, PositionUpdate,
+    Quote, Target,
 };
 use model::ids::{AccountId, ContractId};
 use model::symbol::Roots;
@@ -344,7 +345,11 @@ fn on_order(
     gate::on_order(&w, acct, intents, ev);
     stops::on_order(&w, acct, &ev.contract);
     contracts::blocked_order(&w, acct, intents, ev);
-    let stop_gone = ev.order_type.is_stop() && !ev.status.is_working();
+    let stop_gone = ev.order_type.is_stop()
+        && matches!(
+            ev.status,
+            OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Rejected
+        );
     management::on_order(&w, acct, intents, &ev.contract, stop_gone);
 }
 
