@@ -68,18 +68,17 @@ pub struct PriceUpdate {
     pub best_ask: Option<Decimal>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(PriceUpdate),
-    Many(Vec<PriceUpdate>),
-}
-
 /// `POST /sim/price` with one update or an array of them.
 pub async fn price(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    let updates = match parse::<OneOrMany>(&body) {
-        Ok(OneOrMany::One(u)) => vec![u],
-        Ok(OneOrMany::Many(v)) => v,
+    // Not an untagged enum: serde's buffering would lose the exact decimal digits.
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let parsed = if is_array {
+        parse::<Vec<PriceUpdate>>(&body)
+    } else {
+        parse::<PriceUpdate>(&body).map(|u| vec![u])
+    };
+    let updates = match parsed {
+        Ok(u) => u,
         Err(r) => return *r,
     };
     for u in &updates {

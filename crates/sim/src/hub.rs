@@ -151,22 +151,23 @@ async fn connection(app: Arc<App>, hub: HubKind, user: String, socket: WebSocket
         conn.handle(&record, &mut out);
     }
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
-    let graceful = loop {
+    let end = loop {
         if !out.is_empty() {
             if sink
                 .send(Message::text(std::mem::take(&mut out)))
                 .await
                 .is_err()
             {
-                break false;
+                break End::Abrupt;
             }
             continue;
         }
         tokio::select! {
             biased;
-            () = kill.notified() => break false,
+            () = kill.notified() => break End::Abrupt,
             incoming = stream.next() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break false,
+                Some(Ok(Message::Close(_))) => break End::WebSocketClose,
+                None | Some(Err(_)) => break End::Abrupt,
                 Some(Ok(message)) => {
                     if let Some(text) = message_text(&message) {
                         buffer.push_str(&text);
@@ -178,7 +179,7 @@ async fn connection(app: Arc<App>, hub: HubKind, user: String, socket: WebSocket
                             close |= conn.handle(&record, &mut out);
                         }
                         if close {
-                            break true;
+                            break End::SignalRClose;
                         }
                     }
                 }
@@ -193,17 +194,34 @@ async fn connection(app: Arc<App>, hub: HubKind, user: String, socket: WebSocket
                         }
                     }
                 }
-                None => break false,
+                None => break End::Abrupt,
             },
             _ = ping.tick() => out.push_str(signalr::PING),
         }
     };
     app.hubs().unregister(id);
-    if graceful {
-        let _ = sink.send(Message::text(signalr::close(None, false))).await;
-        let _ = sink.close().await;
+    match end {
+        End::SignalRClose => {
+            let _ = sink.send(Message::text(signalr::close(None, false))).await;
+            let _ = sink.close().await;
+        }
+        // Answer the client's close frame.
+        End::WebSocketClose => {
+            let _ = sink.close().await;
+        }
+        // The socket is simply dropped: an abrupt end, as a network failure looks.
+        End::Abrupt => {}
     }
-    // Otherwise the socket is simply dropped: an abrupt end, as a network failure looks.
+}
+
+/// How a connection ended.
+enum End {
+    /// Killed, or the transport failed.
+    Abrupt,
+    /// The client sent a WebSocket close frame.
+    WebSocketClose,
+    /// The client sent a SignalR close record.
+    SignalRClose,
 }
 
 fn message_text(message: &Message) -> Option<String> {
