@@ -145,6 +145,20 @@ impl RawHub {
         .expect("no matching SignalR record before the deadline")
     }
 
+    /// True when the socket ends (EOF, error or close) before the deadline.
+    pub async fn ended(&mut self) -> bool {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                match self.ws.next().await {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+        .is_ok()
+    }
+
     pub async fn completion(&mut self, id: &str) -> Value {
         let id = id.to_owned();
         self.next_matching(move |v| v["type"] == 3 && v["invocationId"] == id.as_str())
