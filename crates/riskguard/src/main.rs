@@ -33,6 +33,15 @@ enum Command {
     },
     /// Validate a risk config file, or every config file in a directory. Prints `ok` or every error.
     CheckConfig { path: PathBuf },
+    /// Run the ProjectX gateway simulator (SIM.md) and print the base URL it serves.
+    Sim {
+        /// Address to listen on; loopback only is sensible. Port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Simulator config (users, accounts, contracts, limits); the built-in default has user `demo`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,6 +49,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Replay { config, events } => replay(&config, &events),
         Command::CheckConfig { path } => check_config(&path),
+        Command::Sim { listen, config } => sim(&listen, config.as_deref()),
     }
 }
 
@@ -104,6 +114,23 @@ fn replay(config_path: &std::path::Path, events: &std::path::Path) -> ExitCode {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn sim(listen: &str, config: Option<&std::path::Path>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(sim::run_cli(listen, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("riskguard sim: {e:#}");
+            ExitCode::from(2)
         }
     }
 }
