@@ -18,6 +18,11 @@ use serde::Serialize;
 use crate::config::SimConfig;
 use crate::wire::{num, ts};
 
+/// Largest order size accepted; with [`MAX_PRICE`] it keeps every decimal product far from overflow.
+pub const MAX_SIZE: i64 = 100_000;
+/// Largest price accepted.
+pub const MAX_PRICE: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+
 /// OrderSide: 0 = Bid (buy).
 pub const SIDE_BID: i32 = 0;
 /// OrderSide: 1 = Ask (sell).
@@ -588,11 +593,11 @@ impl Book {
             .contracts
             .get(contract_id)
             .ok_or(Reject::ContractNotFound)?;
-        if last <= Decimal::ZERO
-            || bid.is_some_and(|b| b <= Decimal::ZERO)
-            || ask.is_some_and(|a| a <= Decimal::ZERO)
-        {
-            return Err(Reject::Invalid("prices must be positive".into()));
+        let bad = |p: Decimal| p <= Decimal::ZERO || p > MAX_PRICE;
+        if bad(last) || bid.is_some_and(bad) || ask.is_some_and(bad) {
+            return Err(Reject::Invalid(format!(
+                "prices must be positive and at most {MAX_PRICE}"
+            )));
         }
         let (symbol_id, symbol_name) = (contract.symbol_id.clone(), contract.name.clone());
         let market = self.markets.entry(contract_id.to_owned()).or_default();
@@ -642,7 +647,7 @@ impl Book {
         if !account.can_trade {
             return Err(Reject::Invalid("account is not allowed to trade".into()));
         }
-        if req.size <= 0 {
+        if req.size <= 0 || req.size > MAX_SIZE {
             return Err(Reject::InvalidSize);
         }
         if req.side != SIDE_BID && req.side != SIDE_ASK {
@@ -859,7 +864,7 @@ impl Book {
             .ok_or(Reject::ContractNotFound)?
             .clone();
         if let Some(size) = size
-            && size <= order.fill_volume
+            && (size <= order.fill_volume || size > MAX_SIZE)
         {
             return Err(Reject::InvalidSize);
         }
@@ -1343,7 +1348,7 @@ fn opposite(side: i32) -> i32 {
 }
 
 fn check_price(price: Decimal, contract: &Contract) -> Result<(), Reject> {
-    if price <= Decimal::ZERO {
+    if price <= Decimal::ZERO || price > MAX_PRICE {
         return Err(Reject::Invalid(format!("invalid price {price}")));
     }
     if !(price % contract.tick_size).is_zero() {

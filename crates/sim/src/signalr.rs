@@ -221,9 +221,12 @@ mod tests {
 
     #[test]
     fn encoders() {
+        let ok = completion_ok("1");
+        let parsed: Value = serde_json::from_str(ok.trim_end_matches(RS)).unwrap_or_default();
+        assert!(ok.ends_with(RS));
         assert_eq!(
-            completion_ok("1"),
-            "{\"invocationId\":\"1\",\"result\":null,\"type\":3}\u{1e}"
+            parsed,
+            serde_json::json!({"type": 3, "invocationId": "1", "result": null})
         );
         assert!(completion_error("1", "boom").contains("\"error\":\"boom\""));
         assert_eq!(

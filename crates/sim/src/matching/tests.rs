@@ -356,3 +356,17 @@ fn partial_fill_and_void() {
     assert_eq!(b.accounts[&ACC].balance, balance + trade.fees);
     assert!(b.void(trade.id).is_err());
 }
+
+#[test]
+fn absurd_sizes_and_prices_are_refused_not_panicked_on() {
+    let mut b = book();
+    assert!(b.set_price(ES, dec!(1e20), None, None, now()).is_err());
+    b.set_price(ES, dec!(5000), None, None, now()).unwrap();
+    assert_eq!(
+        b.place(req(SIDE_BID, order_type::MARKET, i64::MAX), now()),
+        Err(Reject::InvalidSize)
+    );
+    let mut r = req(SIDE_BID, order_type::LIMIT, 1);
+    r.limit_price = Some(dec!(79228162514264337593543950335));
+    assert!(matches!(b.place(r, now()), Err(Reject::Invalid(_))));
+}
