@@ -154,10 +154,13 @@ fn unrealized(
             v >= cfg.limit
         }
     };
-    let bound = if loss {
-        format!("the -{} limit", money(cfg.limit))
-    } else {
-        format!("the {} target", money(cfg.limit))
+    // Built only on a breach: this runs for every price-moving quote of every holder.
+    let bound = || {
+        if loss {
+            format!("the -{} limit", money(cfg.limit))
+        } else {
+            format!("the {} target", money(cfg.limit))
+        }
     };
     match cfg.scope {
         Scope::PerPosition => {
@@ -166,7 +169,12 @@ fn unrealized(
             };
             if breached(v) {
                 let root = w.roots(c);
-                let reason = format!("{} open P&L {} reached {bound}", root.display(), money(v));
+                let reason = format!(
+                    "{} open P&L {} reached {}",
+                    root.display(),
+                    money(v),
+                    bound()
+                );
                 intents.act(
                     acct.id,
                     rule,
@@ -183,7 +191,7 @@ fn unrealized(
             }
             let v = acct.unrealized_total();
             if breached(v) {
-                let reason = format!("open P&L {} reached {bound}", money(v));
+                let reason = format!("open P&L {} reached {}", money(v), bound());
                 intents.act(acct.id, rule, Action::CloseAllPositions, reason.clone());
                 if cfg.lockout {
                     intents.act(acct.id, rule, Action::CancelAllOrders, reason.clone());
