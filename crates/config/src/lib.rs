@@ -10,6 +10,7 @@
 //! ticker ↔ product code table), `rules` (the twelve rule blocks and per-account overlay), `risk` (the top
 //! level), `holidays` (holidays.yaml).
 
+mod accounts;
 pub mod error;
 mod holidays;
 mod risk;
@@ -20,7 +21,7 @@ mod tree;
 use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
-use model::config::RiskConfig;
+use model::config::{AccountsConfig, RiskConfig};
 
 /// The file name of the holidays file, looked for beside risk_config.yaml (`holidays.yml` is accepted too).
 pub const HOLIDAYS_FILE: &str = "holidays.yaml";
@@ -34,6 +35,17 @@ pub fn parse_risk_config(
     holidays: Option<(&str, &Path)>,
 ) -> Result<RiskConfig, Vec<ConfigError>> {
     risk::parse(text, file, holidays)
+}
+
+/// Parse and validate accounts.yaml text (CONFIG.md §5).
+pub fn parse_accounts_config(text: &str, file: &Path) -> Result<AccountsConfig, Vec<ConfigError>> {
+    accounts::parse(text, file)
+}
+
+/// Read and validate an accounts.yaml.
+pub fn load_accounts_config(path: &Path) -> Result<AccountsConfig, Vec<ConfigError>> {
+    let text = read(path).map_err(|e| vec![e])?;
+    parse_accounts_config(&text, path)
 }
 
 /// Read a risk_config.yaml and the holidays.yaml beside it (if present). I/O errors become a [`ConfigError`]
@@ -67,10 +79,10 @@ pub fn check_path(path: &Path) -> Result<Vec<PathBuf>, Vec<ConfigError>> {
             check_holidays(path)?;
             Ok(vec![path.to_path_buf()])
         }
-        Some(Kind::Accounts) => Err(vec![whole_file(
-            path,
-            "accounts.yaml is not validated by this version of check-config; nothing was checked",
-        )]),
+        Some(Kind::Accounts) => {
+            load_accounts_config(path)?;
+            Ok(vec![path.to_path_buf()])
+        }
         _ => check_risk(path),
     }
 }
@@ -122,6 +134,7 @@ fn check_dir(dir: &Path) -> Result<Vec<PathBuf>, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let mut risk = None;
     let mut holidays = Vec::new();
+    let mut accounts_ok = Vec::new();
     for f in &files {
         match kind_of(f) {
             Some(Kind::Risk) if risk.is_none() => risk = Some(f.clone()),
@@ -130,7 +143,10 @@ fn check_dir(dir: &Path) -> Result<Vec<PathBuf>, Vec<ConfigError>> {
                 "both risk_config.yaml and risk_config.yml exist; keep one",
             )),
             Some(Kind::Holidays) => holidays.push(f.clone()),
-            Some(Kind::Accounts) => {}
+            Some(Kind::Accounts) => match load_accounts_config(f) {
+                Ok(_) => accounts_ok.push(f.clone()),
+                Err(e) => errors.extend(e),
+            },
             None => errors.push(whole_file(
                 f,
                 "not a riskguard config file (expected risk_config.yaml, holidays.yaml or accounts.yaml)",
@@ -153,12 +169,13 @@ fn check_dir(dir: &Path) -> Result<Vec<PathBuf>, Vec<ConfigError>> {
             Ok(()) => checked.push(h.clone()),
             Err(e) => errors.extend(e),
         },
-        (None, None) if errors.is_empty() => errors.push(whole_file(
+        (None, None) if errors.is_empty() && accounts_ok.is_empty() => errors.push(whole_file(
             dir,
             "no riskguard config file (risk_config.yaml, holidays.yaml) in this directory",
         )),
         (None, None) => {}
     }
+    checked.extend(accounts_ok);
     if errors.is_empty() {
         Ok(checked)
     } else {

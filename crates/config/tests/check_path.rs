@@ -24,15 +24,26 @@ fn names(paths: &[PathBuf]) -> Vec<String> {
 }
 
 #[test]
-fn a_directory_checks_risk_config_with_its_holidays_and_skips_accounts() {
+fn a_directory_checks_risk_config_with_its_holidays_and_accounts() {
     let d = scratch("dir-ok");
     fs::write(d.join("risk_config.yaml"), GOOD).unwrap();
     fs::write(d.join("holidays.yaml"), "holidays: [\"2026-12-25\"]\n").unwrap();
-    fs::write(d.join("accounts.yaml"), "whatever: 1\n").unwrap();
+    fs::write(
+        d.join("accounts.yaml"),
+        "logins: [{ name: m, user_name_env: U, api_key_env: K }]\naccounts: [{ id: 1, login: m }]\n",
+    )
+    .unwrap();
     fs::write(d.join("notes.txt"), "not yaml").unwrap();
     assert_eq!(
         names(&check_path(&d).unwrap()),
-        vec!["risk_config.yaml", "holidays.yaml"]
+        vec!["risk_config.yaml", "holidays.yaml", "accounts.yaml"]
+    );
+    // A broken accounts.yaml beside them is reported too.
+    fs::write(d.join("accounts.yaml"), "whatever: 1\n").unwrap();
+    let errors = check_path(&d).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.key_path == "whatever"),
+        "{errors:?}"
     );
 }
 
@@ -100,10 +111,11 @@ fn single_files() {
     assert_eq!(errors[0].file, h);
     let acc = d.join("accounts.yaml");
     fs::write(&acc, "logins: []\n").unwrap();
+    // `logins: []` has no login to refer to, and no accounts: both named.
+    let errors = check_path(&acc).unwrap_err();
     assert!(
-        check_path(&acc).unwrap_err()[0]
-            .message
-            .contains("not validated")
+        errors.iter().any(|e| e.key_path == "accounts"),
+        "{errors:?}"
     );
 }
 

@@ -317,3 +317,68 @@ impl Default for TradeManagement {
         }
     }
 }
+
+/// `accounts.yaml` (CONFIG.md §5): where the gateway is, which accounts to watch, and where each login's
+/// secrets are. It holds references to secrets, never secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountsConfig {
+    pub gateway: GatewayEndpoints,
+    pub logins: Vec<Login>,
+    /// Enabled accounts only; disabled ones are dropped at validation.
+    pub accounts: Vec<WatchedAccount>,
+    pub api: ApiSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayEndpoints {
+    pub api_url: String,
+    /// Hubs at `<realtime_url>/hubs/user` and `/hubs/market`.
+    pub realtime_url: String,
+}
+
+impl Default for GatewayEndpoints {
+    fn default() -> Self {
+        GatewayEndpoints {
+            api_url: "https://api.topstepx.com".into(),
+            realtime_url: "https://rtc.topstepx.com".into(),
+        }
+    }
+}
+
+/// Where a secret lives. `key_path` names the config key for error messages ("logins[0].api_key_env").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    /// The name of an environment variable.
+    Env { var: String, key_path: String },
+    /// An OS keyring entry ("service/user" style name).
+    Keyring { entry: String, key_path: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub name: String,
+    pub user_name: SecretRef,
+    pub api_key: SecretRef,
+    /// This login's own endpoints (accounts at another firm); else the top-level `gateway`.
+    pub gateway: Option<GatewayEndpoints>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedAccount {
+    pub id: AccountId,
+    pub login: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// The internal API's address: loopback only.
+    pub listen: String,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            listen: "127.0.0.1:8787".into(),
+        }
+    }
+}
