@@ -144,11 +144,11 @@ fn example_risk_config_validates_with_the_documented_values() {
 }
 
 #[test]
-fn check_path_on_the_examples_directory_checks_both_files() {
+fn check_path_on_the_examples_directory_checks_every_file() {
     let checked = check_path(&examples()).unwrap();
     let names: Vec<_> = checked
         .iter()
         .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, vec!["risk_config.yaml", "holidays.yaml"]);
+    assert_eq!(names, vec!["risk_config.yaml", "holidays.yaml", "accounts.yaml"]);
 }

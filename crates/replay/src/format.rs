@@ -149,3 +149,167 @@ mod tests {
         ));
     }
 }
+
+/// One input event as a REPLAY.md line, in the gateway's field names, so the daemon's journal replays as it
+/// is. The inverse of [`parse_line`] for events.
+pub fn event_line(t: jiff::Timestamp, event: &Event) -> String {
+    use serde_json::{Value, json};
+    let dec = |d: &rust_decimal::Decimal| -> Value {
+        serde_json::from_str(&d.normalize().to_string()).unwrap_or(Value::Null)
+    };
+    let opt = |d: &Option<rust_decimal::Decimal>| d.as_ref().map_or(Value::Null, dec);
+    let (kind, data, contract_id): (&str, Value, Option<&str>) = match event {
+        Event::Account(a) => (
+            "account",
+            json!({"id": a.account.0, "name": a.name, "canTrade": a.can_trade}),
+            None,
+        ),
+        Event::Position(p) => (
+            "position",
+            json!({
+                "accountId": p.account.0,
+                "contractId": p.contract.as_str(),
+                "type": if p.size > 0 { 1 } else if p.size < 0 { 2 } else { 0 },
+                "size": p.size.abs(),
+                "averagePrice": dec(&p.average_price),
+            }),
+            None,
+        ),
+        Event::Order(o) => (
+            "order",
+            json!({
+                "id": o.order.0,
+                "accountId": o.account.0,
+                "contractId": o.contract.as_str(),
+                "status": status_code(o.status),
+                "type": type_code(o.order_type),
+                "side": o.side.wire(),
+                "size": o.size,
+                "limitPrice": opt(&o.limit_price),
+                "stopPrice": opt(&o.stop_price),
+                "customTag": o.custom_tag,
+            }),
+            None,
+        ),
+        Event::Trade(f) => (
+            "trade",
+            json!({
+                "id": f.trade.0,
+                "accountId": f.account.0,
+                "contractId": f.contract.as_str(),
+                "price": dec(&f.price),
+                "profitAndLoss": opt(&f.pnl),
+                "fees": dec(&f.fees),
+                "side": f.side.wire(),
+                "size": f.size,
+                "voided": f.voided,
+                "orderId": f.order.0,
+            }),
+            None,
+        ),
+        Event::Quote(q) => (
+            "quote",
+            json!({"lastPrice": opt(&q.last), "bestBid": opt(&q.bid), "bestAsk": opt(&q.ask)}),
+            Some(q.contract.as_str()),
+        ),
+        Event::Contract(c) => (
+            "contract",
+            json!({"id": c.id.as_str(), "name": c.name, "tickSize": dec(&c.tick_size), "tickValue": dec(&c.tick_value)}),
+            None,
+        ),
+        Event::Admin(a) => (
+            "admin",
+            serde_json::to_value(a).unwrap_or(Value::Null),
+            None,
+        ),
+        Event::Outcome(o) => (
+            "outcome",
+            serde_json::to_value(o).unwrap_or(Value::Null),
+            None,
+        ),
+    };
+    let mut line = json!({"t": t.to_string(), "kind": kind, "data": data});
+    if let (Some(c), Some(obj)) = (contract_id, line.as_object_mut()) {
+        obj.insert("contractId".into(), Value::from(c));
+    }
+    line.to_string()
+}
+
+fn status_code(s: model::event::OrderStatus) -> i64 {
+    use model::event::OrderStatus as S;
+    match s {
+        S::None => 0,
+        S::Open => 1,
+        S::Filled => 2,
+        S::Cancelled => 3,
+        S::Expired => 4,
+        S::Rejected => 5,
+        S::Pending => 6,
+        S::PendingCancellation => 7,
+        S::Suspended => 8,
+        S::Unknown(c) => c,
+    }
+}
+
+fn type_code(t: model::event::OrderType) -> i64 {
+    use model::event::OrderType as T;
+    match t {
+        T::Unknown => 0,
+        T::Limit => 1,
+        T::Market => 2,
+        T::StopLimit => 3,
+        T::Stop => 4,
+        T::TrailingStop => 5,
+        T::JoinBid => 6,
+        T::JoinAsk => 7,
+        T::Other(c) => c,
+    }
+}
+
+/// An outcome line as the journal writes it; `parse_outcome` reads it back (replay skips these lines).
+pub fn parse_outcome(text: &str) -> Option<(Timestamp, model::event::Outcome)> {
+    #[derive(Deserialize)]
+    struct OutcomeLine {
+        t: Timestamp,
+        kind: String,
+        data: model::event::Outcome,
+    }
+    let line: OutcomeLine = serde_json::from_str(text).ok()?;
+    (line.kind == "outcome").then_some((line.t, line.data))
+}
+
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+
+    #[test]
+    fn events_written_by_the_journal_parse_back_identically() {
+        let lines = [
+            r#"{"t":"2026-03-02T15:00:00Z","kind":"position","data":{"accountId":1,"contractId":"CON.F.US.EP.H26","type":2,"size":3,"averagePrice":5800.25}}"#,
+            r#"{"t":"2026-03-02T15:00:00Z","kind":"order","data":{"id":9,"accountId":1,"contractId":"C","status":8,"type":42,"side":1,"size":2,"stopPrice":20950.5,"customTag":"riskguard:1:3"}}"#,
+            r#"{"t":"2026-03-02T15:00:00Z","kind":"trade","data":{"id":4,"accountId":1,"contractId":"C","price":21000,"profitAndLoss":-12.5,"fees":1.4,"side":0,"size":1,"voided":true,"orderId":9}}"#,
+            r#"{"t":"2026-03-02T15:00:00Z","kind":"quote","contractId":"C","data":{"lastPrice":21000.25}}"#,
+            r#"{"t":"2026-03-02T15:00:00Z","kind":"account","data":{"id":1,"name":"A","canTrade":false}}"#,
+            r#"{"t":"2026-03-02T15:00:00Z","kind":"contract","data":{"id":"C","name":"MNQH6","tickSize":0.25,"tickValue":0.5}}"#,
+            r#"{"t":"2026-03-02T15:00:00Z","kind":"admin","data":{"action":"flatten","account":1,"reason":"end of day"}}"#,
+        ];
+        for text in lines {
+            let Ok(Some(Parsed {
+                t,
+                item: Item::Event(e),
+            })) = parse_line(text)
+            else {
+                panic!("does not parse: {text}");
+            };
+            let written = event_line(t, &e);
+            let Ok(Some(Parsed {
+                t: t2,
+                item: Item::Event(e2),
+            })) = parse_line(&written)
+            else {
+                panic!("written line does not parse: {written}");
+            };
+            assert_eq!((t, e), (t2, e2), "{written}");
+        }
+    }
+}

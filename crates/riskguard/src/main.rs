@@ -23,6 +23,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start the simulator and the daemon in-process and let a scripted trader breach five rules (no
+    /// account or network needed). Exit 0 when every enforcement happened.
+    Demo,
+    /// Watch the accounts of accounts.yaml and enforce risk_config.yaml (both in --config-dir).
+    Run {
+        #[arg(long)]
+        config_dir: PathBuf,
+        /// Where the journal, logs and tokens live (default: the platform's data dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Write one trading day of the journal as replayable JSONL (REPLAY.md) to standard output.
+    ExportJournal {
+        /// The trading day, named by the date it ends on (YYYY-MM-DD, in the config's time zone).
+        #[arg(long)]
+        day: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The config dir whose risk_config.yaml gives the reset time and time zone (default: 17:00 Chicago).
+        #[arg(long)]
+        config_dir: Option<PathBuf>,
+    },
     /// Run the rule engine over a JSONL event script and print every decision as JSON lines.
     Replay {
         /// The risk_config.yaml to apply (holidays.yaml beside it is read too).
@@ -47,6 +69,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo => demo(),
+        Command::Run {
+            config_dir,
+            data_dir,
+        } => run(&config_dir, data_dir),
+        Command::ExportJournal {
+            day,
+            data_dir,
+            config_dir,
+        } => export_journal(&day, data_dir, config_dir.as_deref()),
         Command::Replay { config, events } => replay(&config, &events),
         Command::CheckConfig { path } => check_config(&path),
         Command::Sim { listen, config } => sim(&listen, config.as_deref()),
@@ -131,6 +163,113 @@ fn sim(listen: &str, config: Option<&std::path::Path>) -> ExitCode {
         Err(e) => {
             eprintln!("riskguard sim: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
+fn demo() -> ExitCode {
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    match rt.block_on(demo::run()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("riskguard demo: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config_dir: &std::path::Path, data_dir: Option<PathBuf>) -> ExitCode {
+    let data_dir = data_dir.unwrap_or_else(daemon::setup::default_data_dir);
+    let config = match daemon::from_dir(config_dir, data_dir.clone()) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("riskguard refuses to start:");
+            for e in &errors.0 {
+                eprintln!("  {e}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let _logs = match daemon::logging::init(&data_dir) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("riskguard: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let shutdown = async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return shutdown.await,
+            };
+        tokio::select! {
+            () = shutdown => {}
+            _ = term.recv() => {}
+        }
+    };
+    match rt.block_on(daemon::run(config, shutdown, daemon::Hooks::default())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("riskguard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn export_journal(
+    day: &str,
+    data_dir: Option<PathBuf>,
+    config_dir: Option<&std::path::Path>,
+) -> ExitCode {
+    let Ok(date) = day.parse::<jiff::civil::Date>() else {
+        eprintln!("--day {day}: expected YYYY-MM-DD");
+        return ExitCode::from(2);
+    };
+    let risk = match config_dir.map(|d| config::load_risk_config(&d.join("risk_config.yaml"))) {
+        Some(Ok(r)) => r,
+        Some(Err(errors)) => {
+            print_config_errors(&errors);
+            return ExitCode::from(2);
+        }
+        None => model::config::RiskConfig::default(),
+    };
+    let data_dir = data_dir.unwrap_or_else(daemon::setup::default_data_dir);
+    let store = match store::Store::open_read_only(&data_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("riskguard export-journal: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match daemon::export::day(&store, &risk.global, date, &mut io::stdout().lock()) {
+        Ok(n) => {
+            eprintln!("{n} lines written");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("riskguard export-journal: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

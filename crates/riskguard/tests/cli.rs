@@ -144,3 +144,32 @@ fn check_config_prints_ok_or_every_error() {
         assert!(stderr.contains(needle), "missing {needle} in:\n{stderr}");
     }
 }
+
+#[test]
+fn the_demo_enforces_every_rule_and_checks_itself() {
+    let out = riskguard(&["demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("demo OK: every enforcement happened"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("simulator: 0 open position(s)"), "{stdout}");
+    for rule in [
+        "max_contracts",
+        "symbol_blocks",
+        "no_stop_loss_grace",
+        "cooldown_after_loss",
+        "lockout_guard",
+        "daily_realized_loss",
+    ] {
+        assert!(
+            stdout.contains(&format!("riskguard [{rule}]")),
+            "{rule} not narrated:\n{stdout}"
+        );
+    }
+}

@@ -1,0 +1,16 @@
+//! riskguard's daemon: the thin shell around the pure engine.
+//!
+//! [`setup`] validates the config directory and resolves secrets; [`runner`] owns the engine and runs the
+//! main loop; [`executor`] turns decisions into gateway calls and outcomes; [`journal`] writes every input,
+//! decision and outcome to the store before it has effects and rebuilds the engine on start;
+//! [`logging`] sets up console and rotating-file logs.
+
+pub mod executor;
+pub mod export;
+pub mod journal;
+pub mod logging;
+pub mod runner;
+pub mod setup;
+
+pub use runner::{Hooks, run};
+pub use setup::{DaemonConfig, LoginPlan, from_dir};

@@ -1,0 +1,372 @@
+//! The daemon's main loop: one task owns the engine and reads its inputs through a `biased` select, serving
+//! enforcement outcomes before market data, so a close is never stuck behind a quote flood.
+//!
+//! Per input: journal it, hand it to the engine, journal the decisions, hand them to the executor. Before a
+//! contract's first event the loop fetches the contract's details; after every reconnect it reconciles from
+//! REST; it keeps quote subscriptions in step with the open positions.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine::Engine;
+use gateway::{Feed, Session};
+use jiff::Timestamp;
+use model::decision::Decision;
+use model::event::{Event, OrderStatus, OrderUpdate, PositionUpdate};
+use model::ids::{AccountId, ContractId};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::executor::{Executor, jobs};
+use crate::journal::Journal;
+use crate::setup::DaemonConfig;
+
+/// How long shutdown waits for enforcement in flight.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(4);
+
+/// Optional observers, for the demo and the tests (and later the internal API).
+#[derive(Debug, Default)]
+pub struct Hooks {
+    /// Every decision, as it is taken.
+    pub decisions: Option<broadcast::Sender<Decision>>,
+    /// Fired once, after the start-up reconciliation.
+    pub ready: Option<oneshot::Sender<()>>,
+}
+
+struct Loop {
+    engine: Engine,
+    journal: Arc<Journal>,
+    executor: Executor,
+    sessions: Vec<Arc<Session>>,
+    session_of: HashMap<AccountId, usize>,
+    /// Quote subscriptions per session.
+    subscribed: Vec<BTreeSet<ContractId>>,
+    hooks: Hooks,
+    dry_run: bool,
+    decisions: Vec<Decision>,
+}
+
+/// Run the daemon until `shutdown` completes: stop inputs, drain or journal enforcement in flight, flush
+/// the store, all under [`SHUTDOWN_DEADLINE`].
+pub async fn run(
+    config: DaemonConfig,
+    shutdown: impl Future<Output = ()>,
+    hooks: Hooks,
+) -> anyhow::Result<()> {
+    let store = Arc::new(store::Store::open(&config.data_dir)?);
+    let journal = Arc::new(Journal::new(store.clone()));
+    let (mut engine, refed) = journal.recover(config.risk.clone())?;
+    engine.set_config(config.risk.clone());
+    tracing::info!(refed, data_dir = %config.data_dir.display(), "state recovered from the journal");
+
+    let (feed_tx, mut feed_rx) = mpsc::channel::<(Timestamp, Feed)>(16_384);
+    let (outcome_tx, mut outcome_rx) = mpsc::channel(1_024);
+    let mut sessions = Vec::new();
+    let mut session_of = HashMap::new();
+    for login in &config.logins {
+        let session = Session::start(
+            login.endpoints.clone(),
+            login.credentials.clone(),
+            login.accounts.clone(),
+            feed_tx.clone(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("login `{}`: {e}", login.name))?;
+        for a in &login.accounts {
+            session_of.insert(*a, sessions.len());
+        }
+        sessions.push(Arc::new(session));
+    }
+    let subscribed = vec![BTreeSet::new(); sessions.len()];
+    let dry_run = config.risk.global.dry_run;
+    let mut lp = Loop {
+        engine,
+        journal,
+        executor: Executor::new(outcome_tx, feed_tx.clone()),
+        sessions,
+        session_of,
+        subscribed,
+        hooks,
+        dry_run,
+        decisions: Vec::new(),
+    };
+    for i in 0..lp.sessions.len() {
+        lp.reconcile(i).await;
+    }
+    if let Some(ready) = lp.hooks.ready.take() {
+        let _ = ready.send(());
+    }
+    tracing::info!(
+        accounts = lp.session_of.len(),
+        dry_run,
+        "riskguard is enforcing"
+    );
+
+    tokio::pin!(shutdown);
+    loop {
+        let due = lp.engine.next_due();
+        let sleep = async {
+            match due {
+                Some(t) => {
+                    let wait = t.duration_since(Timestamp::now()).unsigned_abs();
+                    tokio::time::sleep(wait).await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            Some((t, outcome)) = outcome_rx.recv() => {
+                lp.journal.outcome(t, &outcome);
+                if !outcome.ok {
+                    tracing::warn!(account = %outcome.account, target = ?outcome.target, detail = %outcome.detail, "enforcement call failed");
+                }
+                lp.handle(Event::Outcome(outcome), t).await;
+            }
+            Some((t, feed)) = feed_rx.recv() => lp.feed(t, feed).await,
+            () = sleep => {
+                let now = Timestamp::now();
+                let mut out = std::mem::take(&mut lp.decisions);
+                out.clear();
+                lp.engine.advance(now, &mut out);
+                lp.act(&mut out);
+                lp.decisions = out;
+            }
+        }
+        lp.executor.reap();
+        lp.journal.maybe_snapshot(&lp.engine, false);
+    }
+
+    // Shutdown: no new inputs; enforcement in flight finishes or is abandoned (it is journaled already).
+    drop(feed_rx);
+    let abandoned = lp.executor.drain(SHUTDOWN_DEADLINE).await;
+    if abandoned > 0 {
+        tracing::warn!(
+            abandoned,
+            "shutdown deadline: calls in flight abandoned; the journal has their decisions"
+        );
+    }
+    while let Ok((t, outcome)) = outcome_rx.try_recv() {
+        lp.journal.outcome(t, &outcome);
+        let mut out = Vec::new();
+        lp.engine.handle_into(&Event::Outcome(outcome), t, &mut out);
+    }
+    lp.journal.maybe_snapshot(&lp.engine, true);
+    store.flush()?;
+    for s in lp.sessions.drain(..) {
+        if let Ok(s) = Arc::try_unwrap(s) {
+            s.shutdown().await;
+        }
+    }
+    tracing::info!("riskguard stopped cleanly");
+    Ok(())
+}
+
+impl Loop {
+    async fn feed(&mut self, t: Timestamp, feed: Feed) {
+        match feed {
+            Feed::Event(e) => self.handle(e, t).await,
+            Feed::Malformed { what, error } => {
+                tracing::warn!(what, error, "malformed gateway payload skipped");
+            }
+            Feed::Connection(state) => tracing::info!(?state, "gateway connection"),
+            Feed::Resynced => {
+                for i in 0..self.sessions.len() {
+                    self.reconcile(i).await;
+                }
+            }
+        }
+    }
+
+    /// Journal, decide, act: one input.
+    async fn handle(&mut self, event: Event, t: Timestamp) {
+        if let Some(contract) = contract_of(&event) {
+            self.ensure_contract(&event, contract, t).await;
+        }
+        // Quotes of contracts nobody holds cannot change a decision: they are not journaled (CONFIG.md §6).
+        let journal = match &event {
+            Event::Quote(q) => self.engine.state().holders.contains_key(&q.contract),
+            _ => true,
+        };
+        if journal {
+            self.journal.input(t, &event);
+        }
+        let mut out = std::mem::take(&mut self.decisions);
+        out.clear();
+        self.engine.handle_into(&event, t, &mut out);
+        self.act(&mut out);
+        self.decisions = out;
+        if !matches!(event, Event::Quote(_)) {
+            self.sync_quotes().await;
+        }
+    }
+
+    /// Journal the decisions, then hand them to the executor (unless dry-run).
+    fn act(&mut self, decisions: &mut Vec<Decision>) {
+        if decisions.is_empty() {
+            return;
+        }
+        self.journal.decisions(decisions);
+        for d in decisions.iter() {
+            tracing::info!(account = %d.account, rule = %d.rule, action = d.action.name(), reason = %d.reason, dry_run = d.dry_run, "decision");
+            if let Some(tx) = &self.hooks.decisions {
+                let _ = tx.send(d.clone());
+            }
+            if self.dry_run || d.dry_run {
+                continue;
+            }
+            let Some(&i) = self.session_of.get(&d.account) else {
+                continue;
+            };
+            for job in jobs(d, self.engine.state()) {
+                self.executor.run(self.sessions[i].clone(), job);
+            }
+        }
+        decisions.clear();
+    }
+
+    /// Fetch a contract's details before its first event reaches the engine.
+    async fn ensure_contract(&mut self, event: &Event, contract: ContractId, t: Timestamp) {
+        if self
+            .engine
+            .state()
+            .contracts
+            .get(&contract)
+            .is_some_and(|m| m.known)
+        {
+            return;
+        }
+        let Some(&i) = event
+            .account()
+            .and_then(|a| self.session_of.get(&a))
+            .or(self.session_of.values().next())
+        else {
+            return;
+        };
+        match self.sessions[i].contract(&contract).await {
+            Ok(info) => {
+                let e = Event::Contract(info);
+                self.journal.input(t, &e);
+                let mut out = Vec::new();
+                self.engine.handle_into(&e, t, &mut out);
+                self.act(&mut out);
+            }
+            Err(err) => {
+                tracing::warn!(%contract, error = %err, "no contract details: open-P&L rules skip it")
+            }
+        }
+    }
+
+    /// Subscribe quotes of contracts with an open position; unsubscribe when flat.
+    async fn sync_quotes(&mut self) {
+        let mut wanted: Vec<BTreeSet<ContractId>> = vec![BTreeSet::new(); self.sessions.len()];
+        for (id, acct) in &self.engine.state().accounts {
+            let Some(&i) = self.session_of.get(id) else {
+                continue;
+            };
+            wanted[i].extend(
+                acct.positions
+                    .iter()
+                    .filter(|(_, p)| p.size != 0)
+                    .map(|(c, _)| c.clone()),
+            );
+        }
+        for (i, want) in wanted.into_iter().enumerate() {
+            let have = &self.subscribed[i];
+            for c in want.difference(have) {
+                if let Err(e) = self.sessions[i].subscribe_quotes(c).await {
+                    tracing::warn!(contract = %c, error = %e, "cannot subscribe quotes");
+                }
+            }
+            for c in have.difference(&want) {
+                if let Err(e) = self.sessions[i].unsubscribe_quotes(c).await {
+                    tracing::warn!(contract = %c, error = %e, "cannot unsubscribe quotes");
+                }
+            }
+            self.subscribed[i] = want;
+        }
+    }
+
+    /// Read the truth from REST for every account of session `i` and feed it to the engine: positions (and
+    /// flat ones the engine still thinks open), working orders (and gone ones it still thinks working),
+    /// canTrade, and the trading day's fills.
+    async fn reconcile(&mut self, i: usize) {
+        let accounts: Vec<AccountId> = self
+            .session_of
+            .iter()
+            .filter(|(_, s)| **s == i)
+            .map(|(a, _)| *a)
+            .collect();
+        let day_start = self.engine.state().day_start.unwrap_or_else(|| {
+            let g = &self.engine.config().global;
+            engine::trading_day_start(&g.timezone, g.reset_time, Timestamp::now())
+        });
+        for account in accounts {
+            let r = match self.sessions[i].reconcile(account, day_start).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(%account, error = %e, "reconciliation failed: keeping the current view");
+                    continue;
+                }
+            };
+            let t = Timestamp::now();
+            let known = self.engine.state().accounts.get(&account);
+            let open_before: BTreeMap<ContractId, i64> = known
+                .map(|a| {
+                    a.positions
+                        .iter()
+                        .map(|(c, p)| (c.clone(), p.size))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let orders_before: Vec<(model::ids::OrderId, engine::state::Order)> = known
+                .map(|a| a.orders.iter().map(|(o, ord)| (*o, ord.clone())).collect())
+                .unwrap_or_default();
+            let mut events: Vec<Event> = Vec::new();
+            events.extend(r.account.into_iter().map(Event::Account));
+            events.extend(r.trades.into_iter().map(Event::Trade));
+            events.extend(r.orders.iter().cloned().map(Event::Order));
+            for (order, o) in orders_before {
+                if !r.orders.iter().any(|x| x.order == order) {
+                    events.push(Event::Order(OrderUpdate {
+                        account,
+                        order,
+                        contract: o.contract.clone(),
+                        status: OrderStatus::Cancelled,
+                        order_type: o.order_type,
+                        side: o.side,
+                        size: o.size,
+                        limit_price: None,
+                        stop_price: o.stop_price,
+                        custom_tag: None,
+                    }));
+                }
+            }
+            for (c, _) in open_before {
+                if !r.positions.iter().any(|p| p.contract == c) {
+                    events.push(Event::Position(PositionUpdate {
+                        account,
+                        contract: c,
+                        size: 0,
+                        average_price: rust_decimal::Decimal::ZERO,
+                    }));
+                }
+            }
+            events.extend(r.positions.into_iter().map(Event::Position));
+            for e in events {
+                Box::pin(self.handle(e, t)).await;
+            }
+        }
+    }
+}
+
+fn contract_of(event: &Event) -> Option<ContractId> {
+    match event {
+        Event::Position(p) => Some(p.contract.clone()),
+        Event::Order(o) => Some(o.contract.clone()),
+        Event::Trade(f) => Some(f.contract.clone()),
+        _ => None,
+    }
+}

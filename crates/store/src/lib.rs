@@ -1,0 +1,541 @@
+//! The daemon's SQLite store (DESIGN.md principle 4, "journal first"; CONFIG.md §6 "Journal").
+//!
+//! * A **journal** of every input, decision and outcome line, in the REPLAY.md JSONL format, appended before the
+//!   line has effects. Each line gets a `seq` that only grows (`AUTOINCREMENT`: never reused, even after pruning).
+//! * **Engine snapshots** ([`Store::save_snapshot`]), the last [`KEEP_SNAPSHOTS`] kept. Restart =
+//!   [`Store::recover`]: the latest snapshot and every journal line after it, to be re-fed to a restored engine.
+//! * A small key/value **meta** table.
+//!
+//! One dedicated writer thread owns the `rusqlite::Connection`; [`Store`] is a `Send + Sync` handle whose calls
+//! block until the writer answers (call it from a blocking context or `spawn_blocking`). Appends queued together
+//! are committed in one transaction (group commit). The database is `riskguard.db` in the data dir, in WAL mode
+//! with `synchronous=NORMAL`: a committed append survives a crash of the process (a power cut may lose the last
+//! moments). Schema changes are versioned migrations tracked by `PRAGMA user_version`; a database from a newer
+//! riskguard is refused.
+
+mod error;
+mod latency;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use jiff::Timestamp;
+use model::decision::Decision;
+use rusqlite::{Connection, MAIN_DB, OpenFlags};
+
+pub use error::StoreError;
+pub use latency::{AppendLatency, LATENCY_WINDOW};
+pub use schema::SCHEMA_VERSION;
+pub use writer::KEEP_SNAPSHOTS;
+
+use error::{io_reason, open_error};
+use writer::{Counters, Read, Reply, Req, Write, Writer};
+
+/// WAL frames (pages) after which the checkpointer thread is woken (SQLite's own default is 1000).
+const CHECKPOINT_PAGES: i64 = 1000;
+
+/// The database file's name inside the data dir.
+pub const DB_FILE: &str = "riskguard.db";
+
+/// What a journal line is. Stored as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// An input line (`account`, `position`, `order`, `trade`, `quote`, `contract`, `clock`, `restart`).
+    Input,
+    /// A decision line ([`Decision::to_json_line`]).
+    Decision,
+    /// The outcome of carrying out a decision (a REST call's result).
+    Outcome,
+    /// An admin action (clear a lock, flatten).
+    Admin,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Input => "input",
+            Kind::Decision => "decision",
+            Kind::Outcome => "outcome",
+            Kind::Admin => "admin",
+        }
+    }
+}
+
+impl FromStr for Kind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "input" => Ok(Kind::Input),
+            "decision" => Ok(Kind::Decision),
+            "outcome" => Ok(Kind::Outcome),
+            "admin" => Ok(Kind::Admin),
+            _ => Err(()),
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One journal line: the exact JSONL text, with the instant, kind and account it is indexed by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalLine {
+    /// The line's instant (its `t`: arrival for inputs, decision time for decisions).
+    pub t: Timestamp,
+    pub kind: Kind,
+    pub account: Option<i64>,
+    /// The exact JSONL text, without a trailing newline.
+    pub line: String,
+}
+
+impl JournalLine {
+    pub fn new(
+        t: Timestamp,
+        kind: Kind,
+        account: Option<i64>,
+        line: impl Into<String>,
+    ) -> JournalLine {
+        JournalLine {
+            t,
+            kind,
+            account,
+            line: line.into(),
+        }
+    }
+
+    /// A decision as REPLAY.md writes it.
+    pub fn decision(d: &Decision) -> JournalLine {
+        JournalLine {
+            t: d.t,
+            kind: Kind::Decision,
+            account: Some(d.account.0),
+            line: d.to_json_line(),
+        }
+    }
+}
+
+/// What a restart starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// The latest engine snapshot (`Engine::snapshot().0`), if one was saved.
+    pub snapshot: Option<Vec<u8>>,
+    /// The last journal seq the snapshot includes; 0 without a snapshot.
+    pub snapshot_seq: i64,
+    /// Every journal line after `snapshot_seq`, in seq order.
+    pub lines_after: Vec<(i64, JournalLine)>,
+}
+
+/// Counters since the store was opened, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreStats {
+    /// Write transactions committed (one group commit is one).
+    pub commits: u64,
+    /// Journal lines committed.
+    pub lines: u64,
+}
+
+/// The writer connection's settings, as SQLite reports them (for `status` and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `wal` for a writable store.
+    pub journal_mode: String,
+    /// `normal` for a writable store.
+    pub synchronous: String,
+    pub busy_timeout_ms: i64,
+    /// `PRAGMA user_version`: [`SCHEMA_VERSION`] once migrated.
+    pub schema_version: i64,
+    pub read_only: bool,
+}
+
+/// The handle to the store. Dropping it lets the writer finish what is queued and closes the database.
+#[derive(Debug)]
+pub struct Store {
+    tx: Option<mpsc::Sender<Req>>,
+    writer: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
+    path: PathBuf,
+    latency: latency::LatencyWindow,
+    counters: Arc<Counters>,
+}
+
+impl Store {
+    /// Open (creating if missing) `data_dir/riskguard.db`: WAL, `synchronous=NORMAL`, a busy timeout, migrations.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let dir_error = |reason: String| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            reason,
+        };
+        if data_dir.exists() && !data_dir.is_dir() {
+            return Err(dir_error("it is not a directory".to_owned()));
+        }
+        std::fs::create_dir_all(data_dir).map_err(|e| dir_error(io_reason(&e)))?;
+        let path = data_dir.join(DB_FILE);
+        let conn = match Connection::open(&path) {
+            Ok(conn) => conn,
+            Err(e) => return Err(explain_open_failure(&e, &path)),
+        };
+        // SQLite quietly falls back to read-only when the file cannot be opened for writing.
+        if conn.is_readonly(MAIN_DB).unwrap_or(false) {
+            return Err(StoreError::Open {
+                path: path.display().to_string(),
+                reason: "the file is read-only".to_owned(),
+            });
+        }
+        schema::prepare(&conn, &path, true)?;
+        Self::start(conn, path, false)
+    }
+
+    /// Open an existing database for reading only (`export-journal`, `status` while the daemon runs). Writes
+    /// through this handle fail with [`StoreError::ReadOnly`].
+    pub fn open_read_only(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(DB_FILE);
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path: path.display().to_string(),
+                reason: "no such database file".to_owned(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| open_error(&e, &path))?;
+        schema::prepare(&conn, &path, false)?;
+        Self::start(conn, path, true)
+    }
+
+    fn start(mut conn: Connection, path: PathBuf, read_only: bool) -> Result<Store, StoreError> {
+        let spawn_error = |e: std::io::Error| StoreError::Open {
+            path: path.display().to_string(),
+            reason: format!("cannot start the store's threads: {}", io_reason(&e)),
+        };
+        let checkpointer = if read_only {
+            None
+        } else {
+            // Checkpoints (copying the WAL into the database, with fsyncs) run on their own connection and
+            // thread, so a commit never waits for one; the WAL hook replaces SQLite's automatic checkpoint.
+            let ckpt = Connection::open(&path).map_err(|e| open_error(&e, &path))?;
+            ckpt.busy_timeout(schema::BUSY_TIMEOUT)
+                .map_err(|e| open_error(&e, &path))?;
+            let (wake, wake_rx) = mpsc::sync_channel::<()>(1);
+            conn.wal_hook(Some(
+                move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+                    if i64::from(pages) >= CHECKPOINT_PAGES {
+                        let _ = wake.try_send(()); // one wake-up pending is enough
+                    }
+                    Ok(())
+                },
+            ))
+            .map_err(|e| open_error(&e, &path))?;
+            let handle = std::thread::Builder::new()
+                .name("riskguard-store-checkpoint".to_owned())
+                .spawn(move || writer::run_checkpointer(ckpt, wake_rx))
+                .map_err(spawn_error)?;
+            Some(handle)
+        };
+        let counters = Arc::new(Counters::default());
+        let writer = Writer {
+            conn,
+            read_only,
+            counters: Arc::clone(&counters),
+        };
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("riskguard-store".to_owned())
+            .spawn(move || writer.run(rx))
+            .map_err(spawn_error)?;
+        Ok(Store {
+            tx: Some(tx),
+            writer: Some(handle),
+            checkpointer,
+            path,
+            latency: latency::LatencyWindow::default(),
+            counters,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Req) -> Result<T, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
+        tx.send(make(reply)).map_err(|_| StoreError::Closed)?;
+        self.counters.queued.fetch_add(1, Ordering::SeqCst);
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Append lines to the journal, in order; returns the seq of the last one (with no lines: the last seq
+    /// assigned so far). When it returns `Ok`, the lines are committed and survive a crash of the process.
+    /// Appends queued together share one transaction.
+    pub fn append(&self, lines: Vec<JournalLine>) -> Result<i64, StoreError> {
+        let started = Instant::now();
+        let r = self.call(|reply| {
+            Req::Write(Write::Append {
+                lines,
+                reply,
+                last_seq: 0,
+            })
+        });
+        if r.is_ok() {
+            self.latency.record(started.elapsed());
+        }
+        r
+    }
+
+    /// Save an engine snapshot that includes every journal line up to `upto_seq` (which must already be
+    /// journaled). Only the last [`KEEP_SNAPSHOTS`] snapshots are kept.
+    pub fn save_snapshot(&self, upto_seq: i64, snapshot: Vec<u8>) -> Result<(), StoreError> {
+        let t_ms = Timestamp::now().as_millisecond();
+        self.call(|reply| {
+            Req::Write(Write::Snapshot {
+                upto_seq,
+                t_ms,
+                data: snapshot,
+                reply,
+            })
+        })
+    }
+
+    /// The latest snapshot and every journal line after it.
+    pub fn recover(&self) -> Result<Recovered, StoreError> {
+        self.call(|reply| Req::Read(Read::Recover { reply }))
+    }
+
+    /// The journal lines with `from <= t < to`, in seq order (`export-journal --day`).
+    pub fn lines_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<JournalLine>, StoreError> {
+        self.call(|reply| Req::Read(Read::Between { from, to, reply }))
+    }
+
+    /// Delete journal lines older than `t` (at millisecond precision) that the latest snapshot includes; lines
+    /// after the latest snapshot are never deleted, and without a snapshot nothing is. Returns how many went.
+    pub fn prune_before(&self, t: Timestamp) -> Result<usize, StoreError> {
+        let before_ms = t.as_millisecond();
+        self.call(|reply| {
+            Req::Write(Write::Prune {
+                before_ms,
+                reply,
+                deleted: 0,
+            })
+        })
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.call(|reply| Req::Write(Write::SetMeta { key, value, reply }))
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_owned();
+        self.call(|reply| Req::Read(Read::Meta { key, reply }))
+    }
+
+    /// Wait until everything queued before this call is committed, and checkpoint the WAL (shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.call(|reply| Req::Read(Read::Flush { reply }))
+    }
+
+    /// The connection's journal mode, synchronous level, busy timeout and schema version.
+    pub fn settings(&self) -> Result<Settings, StoreError> {
+        self.call(|reply| Req::Read(Read::Settings { reply }))
+    }
+
+    /// Latency of the recent successful appends (call to return, queueing and group commit included).
+    pub fn append_latency(&self) -> AppendLatency {
+        self.latency.summary()
+    }
+
+    /// Commits and lines since open.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            lines: self.counters.lines.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer's loop after what is queued; joining closes the connection,
+        // which drops the WAL hook and with it the checkpointer's wake-up channel.
+        self.tx.take();
+        if let Some(h) = self.writer.take() {
+            let _ = h.join();
+        }
+        if let Some(h) = self.checkpointer.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// SQLite says only "unable to open database file"; ask the OS why, for a message an operator can act on.
+fn explain_open_failure(e: &rusqlite::Error, path: &Path) -> StoreError {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+    {
+        Err(io) => StoreError::Open {
+            path: path.display().to_string(),
+            reason: io_reason(&io),
+        },
+        Ok(_) => open_error(e, path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("store-unit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn line(i: i64) -> JournalLine {
+        let t = Timestamp::from_second(1_772_000_000 + i).unwrap();
+        JournalLine::new(
+            t,
+            Kind::Input,
+            Some(1),
+            format!(r#"{{"t":"{t}","kind":"clock","i":{i}}}"#),
+        )
+    }
+
+    #[test]
+    fn queued_appends_share_one_commit() {
+        let dir = temp_dir("group");
+        let store = Arc::new(Store::open(&dir).unwrap());
+        // Park the writer, let 8 appends queue up behind it, then release it: one transaction takes them all.
+        let release = hold(&store);
+        let before = store.stats();
+        let queued_before = store.counters.queued.load(Ordering::SeqCst);
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                std::thread::spawn(move || store.append(vec![line(i), line(i + 100)]).unwrap())
+            })
+            .collect();
+        // Not a sleep: wait until all eight requests are in the queue (the count is bumped after each send).
+        while store.counters.queued.load(Ordering::SeqCst) < queued_before + 8 {
+            std::thread::yield_now();
+        }
+        release.send(()).unwrap();
+        let seqs: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let after = store.stats();
+        assert_eq!(after.lines - before.lines, 16);
+        let mut sorted = seqs.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 8);
+        assert_eq!(after.commits - before.commits, 1, "{before:?} -> {after:?}");
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A store whose database may not grow past `extra_pages` more pages: SQLite then fails with SQLITE_FULL,
+    /// exactly as on a full disk.
+    fn open_with_page_limit(dir: &Path, extra_pages: i64) -> Store {
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open(&path).unwrap();
+        schema::prepare(&conn, &path, true).unwrap();
+        let pages: i64 = conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "max_page_count", pages + extra_pages)
+            .unwrap();
+        Store::start(conn, path, false).unwrap()
+    }
+
+    fn hold(store: &Store) -> mpsc::SyncSender<()> {
+        let (entered_tx, entered) = mpsc::sync_channel(1);
+        let (release, release_rx) = mpsc::sync_channel(1);
+        store
+            .tx
+            .as_ref()
+            .unwrap()
+            .send(Req::Read(Read::Hold {
+                entered: entered_tx,
+                release: release_rx,
+            }))
+            .unwrap();
+        entered.recv().unwrap();
+        release
+    }
+
+    #[test]
+    fn a_full_disk_fails_only_the_append_that_does_not_fit() {
+        let dir = temp_dir("full");
+        let store = Arc::new(open_with_page_limit(&dir, 16));
+        let first = store.append(vec![line(0)]).unwrap();
+
+        let release = hold(&store);
+        let queued_before = store.counters.queued.load(Ordering::SeqCst);
+        let before = store.stats();
+        let big = JournalLine::new(line(1).t, Kind::Input, None, "x".repeat(1 << 20));
+        let appends = [vec![line(2)], vec![big], vec![line(3)]];
+        let threads: Vec<_> = appends
+            .into_iter()
+            .map(|lines| {
+                let store = Arc::clone(&store);
+                std::thread::spawn(move || store.append(lines))
+            })
+            .collect();
+        while store.counters.queued.load(Ordering::SeqCst) < queued_before + 3 {
+            std::thread::yield_now();
+        }
+        release.send(()).unwrap();
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let err = results[1].clone().unwrap_err();
+        assert_eq!(
+            err,
+            StoreError::DiskFull {
+                doing: "writing the journal"
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "the disk is full while writing the journal"
+        );
+        assert!(err.is_write_failure());
+        // The group failed as a whole, then every request got its own transaction and its own answer.
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        assert_eq!(store.stats().commits - before.commits, 2);
+
+        // The store goes on: reads work, small appends still fit, nothing of the failed append is there.
+        let last = store.append(vec![line(4)]).unwrap();
+        let rec = store.recover().unwrap();
+        let texts: Vec<&str> = rec
+            .lines_after
+            .iter()
+            .map(|(_, l)| l.line.as_str())
+            .collect();
+        assert_eq!(texts.len(), 4, "{texts:?}");
+        assert!(texts.iter().all(|t| t.len() < 100));
+        assert_eq!(rec.lines_after.first().unwrap().0, first);
+        assert_eq!(rec.lines_after.last().unwrap().0, last);
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
