@@ -150,5 +150,8 @@ fn check_path_on_the_examples_directory_checks_every_file() {
         .iter()
         .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, vec!["risk_config.yaml", "holidays.yaml", "accounts.yaml"]);
+    assert_eq!(
+        names,
+        vec!["risk_config.yaml", "holidays.yaml", "accounts.yaml"]
+    );
 }
