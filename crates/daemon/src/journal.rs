@@ -85,6 +85,17 @@ impl Journal {
         }]);
     }
 
+    /// Time passing with no input (a timer fired): replay needs it to fire the same timers.
+    pub fn clock(&self, t: Timestamp) {
+        let line = format!(r#"{{"t":"{t}","kind":"clock"}}"#);
+        self.append(vec![JournalLine {
+            t,
+            kind: Kind::Input,
+            account: None,
+            line,
+        }]);
+    }
+
     /// The engine's decisions, before the executor acts on them.
     pub fn decisions(&self, decisions: &[Decision]) {
         let lines = decisions
@@ -139,14 +150,20 @@ impl Journal {
             self.last_seq.store(*seq, Ordering::Relaxed);
             scratch.clear();
             match line.kind {
-                Kind::Input | Kind::Admin => {
-                    if let Ok(Some(parsed)) = parse_line(&line.line)
-                        && let Item::Event(e) = parsed.item
-                    {
-                        engine.handle_into(&e, parsed.t, &mut scratch);
+                Kind::Input | Kind::Admin => match parse_line(&line.line) {
+                    Ok(Some(parsed)) => {
+                        match parsed.item {
+                            Item::Event(e) => engine.handle_into(&e, parsed.t, &mut scratch),
+                            Item::Clock => engine.advance(parsed.t, &mut scratch),
+                            Item::Restart | Item::Skip => {}
+                        }
                         refed += 1;
                     }
-                }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(seq, error = %e, "unreadable journal line skipped in recovery")
+                    }
+                },
                 Kind::Outcome => {
                     if let Some((t, o)) = parse_outcome(&line.line) {
                         engine.handle_into(&Event::Outcome(o), t, &mut scratch);

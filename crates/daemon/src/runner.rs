@@ -45,6 +45,8 @@ struct Loop {
     hooks: Hooks,
     dry_run: bool,
     decisions: Vec<Decision>,
+    /// Malformed gateway payloads skipped so far.
+    malformed: u64,
 }
 
 /// Run the daemon until `shutdown` completes: stop inputs, drain or journal enforcement in flight, flush
@@ -59,6 +61,12 @@ pub async fn run(
     let (mut engine, refed) = journal.recover(config.risk.clone())?;
     engine.set_config(config.risk.clone());
     tracing::info!(refed, data_dir = %config.data_dir.display(), "state recovered from the journal");
+    let retention = i64::from(config.risk.global.journal_retention_days.max(1));
+    match store.prune_before(Timestamp::now() - jiff::SignedDuration::from_hours(24 * retention)) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(lines = n, days = retention, "old journal lines pruned"),
+        Err(e) => tracing::warn!(error = %e, "cannot prune the journal"),
+    }
 
     let (feed_tx, mut feed_rx) = mpsc::channel::<(Timestamp, Feed)>(16_384);
     let (outcome_tx, mut outcome_rx) = mpsc::channel(1_024);
@@ -90,6 +98,7 @@ pub async fn run(
         hooks,
         dry_run,
         decisions: Vec::new(),
+        malformed: 0,
     };
     for i in 0..lp.sessions.len() {
         lp.reconcile(i).await;
@@ -109,8 +118,11 @@ pub async fn run(
         let sleep = async {
             match due {
                 Some(t) => {
-                    let wait = t.duration_since(Timestamp::now()).unsigned_abs();
-                    tokio::time::sleep(wait).await;
+                    // An overdue timer fires at once (a negative wait is no wait).
+                    let wait = t.duration_since(Timestamp::now());
+                    if wait.is_positive() {
+                        tokio::time::sleep(wait.unsigned_abs()).await;
+                    }
                 }
                 None => std::future::pending::<()>().await,
             }
@@ -119,7 +131,6 @@ pub async fn run(
             biased;
             () = &mut shutdown => break,
             Some((t, outcome)) = outcome_rx.recv() => {
-                lp.journal.outcome(t, &outcome);
                 if !outcome.ok {
                     tracing::warn!(account = %outcome.account, target = ?outcome.target, detail = %outcome.detail, "enforcement call failed");
                 }
@@ -127,7 +138,9 @@ pub async fn run(
             }
             Some((t, feed)) = feed_rx.recv() => lp.feed(t, feed).await,
             () = sleep => {
-                let now = Timestamp::now();
+                let now = lp.stamp(Timestamp::now());
+                // A `clock` line, so that a replay of the journal fires the same timers.
+                lp.journal.clock(now);
                 let mut out = std::mem::take(&mut lp.decisions);
                 out.clear();
                 lp.engine.advance(now, &mut out);
@@ -169,7 +182,13 @@ impl Loop {
         match feed {
             Feed::Event(e) => self.handle(e, t).await,
             Feed::Malformed { what, error } => {
-                tracing::warn!(what, error, "malformed gateway payload skipped");
+                self.malformed += 1;
+                tracing::warn!(
+                    what,
+                    error,
+                    count = self.malformed,
+                    "malformed gateway payload skipped"
+                );
             }
             Feed::Connection(state) => tracing::info!(?state, "gateway connection"),
             Feed::Resynced => {
@@ -180,8 +199,15 @@ impl Loop {
         }
     }
 
+    /// The instant an input counts at: when it arrived, but never before the previous input, so the journal
+    /// (and a replay of it) sees time only move forward even when tasks stamped events out of order.
+    fn stamp(&self, t: Timestamp) -> Timestamp {
+        self.engine.state().now.map_or(t, |last| last.max(t))
+    }
+
     /// Journal, decide, act: one input.
     async fn handle(&mut self, event: Event, t: Timestamp) {
+        let t = self.stamp(t);
         if let Some(contract) = contract_of(&event) {
             self.ensure_contract(&event, contract, t).await;
         }

@@ -68,6 +68,10 @@ pub fn run<R: BufRead, W: Write>(
         let Some(parsed) = parse_line(&text).map_err(bad)? else {
             continue;
         };
+        // Decision and outcome lines of an exported journal are skipped; they do not move the clock.
+        if matches!(parsed.item, Item::Skip) {
+            continue;
+        }
         if let Some(prev) = last_t
             && parsed.t < prev
         {
