@@ -32,6 +32,11 @@ pub struct Hooks {
     pub decisions: Option<broadcast::Sender<Decision>>,
     /// Fired once, after the start-up reconciliation.
     pub ready: Option<oneshot::Sender<()>>,
+    /// Receives a sender into the daemon's gateway feed, for tests that inject what a gateway could send
+    /// (malformed payloads, odd enum values) without a gateway that sends it.
+    pub feed_tap: Option<oneshot::Sender<mpsc::Sender<(Timestamp, Feed)>>>,
+    /// Receives the count of malformed payloads skipped, each time it changes.
+    pub malformed: Option<tokio::sync::watch::Sender<u64>>,
 }
 
 struct Loop {
@@ -102,6 +107,9 @@ pub async fn run(
     };
     for i in 0..lp.sessions.len() {
         lp.reconcile(i).await;
+    }
+    if let Some(tap) = lp.hooks.feed_tap.take() {
+        let _ = tap.send(feed_tx.clone());
     }
     if let Some(ready) = lp.hooks.ready.take() {
         let _ = ready.send(());
@@ -183,6 +191,9 @@ impl Loop {
             Feed::Event(e) => self.handle(e, t).await,
             Feed::Malformed { what, error } => {
                 self.malformed += 1;
+                if let Some(tx) = &self.hooks.malformed {
+                    let _ = tx.send(self.malformed);
+                }
                 tracing::warn!(
                     what,
                     error,

@@ -77,6 +77,7 @@ pub async fn run() -> anyhow::Result<bool> {
     let hooks = daemon::Hooks {
         decisions: Some(decisions_tx),
         ready: Some(ready_tx),
+        ..daemon::Hooks::default()
     };
     let daemon_task = tokio::spawn(daemon::run(
         config,
