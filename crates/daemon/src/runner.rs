@@ -89,6 +89,15 @@ pub async fn run(
         for a in &login.accounts {
             session_of.insert(*a, sessions.len());
         }
+        // Accounts this login can see but accounts.yaml does not list are ignored; say so once.
+        if let Ok(visible) = session.accounts().await {
+            for (id, name, _) in visible
+                .iter()
+                .filter(|(id, ..)| !login.accounts.contains(id))
+            {
+                tracing::info!(login = %login.name, account = %id, %name, "account not listed in accounts.yaml: not watched");
+            }
+        }
         sessions.push(Arc::new(session));
     }
     let subscribed = vec![BTreeSet::new(); sessions.len()];
