@@ -212,15 +212,19 @@ impl Executor {
         );
         let key = job.key();
         self.tasks.spawn(async move {
-            let outcome = execute(session, job, tag, feed).await;
+            let (outcome, read_back) = execute(session, job, tag).await;
             if let Some(key) = key {
                 in_flight
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(&key);
             }
+            let now = Timestamp::now();
+            for event in read_back {
+                let _ = feed.send((now, Feed::Event(event))).await;
+            }
             if let Some(outcome) = outcome {
-                let _ = outcomes.send((Timestamp::now(), outcome)).await;
+                let _ = outcomes.send((now, outcome)).await;
             }
         });
     }
@@ -242,19 +246,30 @@ fn outcome(account: AccountId, target: Target, ok: bool, detail: String) -> Outc
         target,
         ok,
         detail,
+        closed: false,
     }
 }
 
-/// One job: the call, and on an ambiguous answer a read-back whose results go to the engine as events.
-async fn execute(
-    session: Arc<Session>,
-    job: Job,
-    tag: String,
-    feed: mpsc::Sender<(Timestamp, Feed)>,
-) -> Option<Outcome> {
-    let tag = tag.as_str();
-    let feed = &feed;
-    match &job {
+/// A whole-position close the gateway carried out: the engine then treats the next position event of that
+/// contract as a new position.
+fn closed(account: AccountId, target: Target, detail: String) -> Outcome {
+    Outcome {
+        account,
+        target,
+        ok: true,
+        detail,
+        closed: true,
+    }
+}
+
+/// What the gateway showed when a target was read back: fed to the engine as ordinary events.
+type ReadBack = Vec<Event>;
+
+/// One job: the call, and after an unknown outcome a read-back. What the read-back shows goes to the engine
+/// as ordinary events (after the in-flight mark is cleared), so the engine decides again from what it sees.
+async fn execute(session: Arc<Session>, job: Job, tag: String) -> (Option<Outcome>, ReadBack) {
+    let mut read_back = ReadBack::new();
+    let outcome = match &job {
         Job::Close { account, contract }
         | Job::PartialClose {
             account, contract, ..
@@ -268,23 +283,29 @@ async fn execute(
             let target = Target::Position {
                 contract: contract.clone(),
             };
+            let whole = matches!(job, Job::Close { .. });
             Some(match result {
+                CallOutcome::Done if whole => closed(*account, target, "sent".into()),
                 CallOutcome::Done => outcome(*account, target, true, "sent".into()),
-                CallOutcome::Rejected { code, message } => outcome(
-                    *account,
-                    target,
-                    false,
-                    format!("rejected (code {code}): {message}"),
-                ),
-                CallOutcome::Ambiguous { reason } => {
-                    // Unknown: read back and let the engine decide from what the gateway shows.
+                CallOutcome::Rejected { code, message } if code != gateway::UNAUTHORIZED => {
+                    outcome(
+                        *account,
+                        target,
+                        false,
+                        format!("rejected (code {code}): {message}"),
+                    )
+                }
+                // Unknown (timeout, 5xx, 429), or refused for a token the session has since renewed: read
+                // back and decide from what the gateway shows.
+                CallOutcome::Rejected {
+                    message: reason, ..
+                }
+                | CallOutcome::Ambiguous { reason } => {
                     match session.open_positions(*account).await {
                         Ok(positions) => {
-                            let still = positions.iter().find(|p| &p.contract == contract).cloned();
-                            let now = Timestamp::now();
-                            match still {
+                            match positions.into_iter().find(|p| &p.contract == contract) {
                                 Some(p) => {
-                                    let _ = feed.send((now, Feed::Event(Event::Position(p)))).await;
+                                    read_back.push(Event::Position(p));
                                     outcome(
                                         *account,
                                         target,
@@ -293,14 +314,12 @@ async fn execute(
                                     )
                                 }
                                 None => {
-                                    let flat = model::event::PositionUpdate {
+                                    read_back.push(Event::Position(model::event::PositionUpdate {
                                         account: *account,
                                         contract: contract.clone(),
                                         size: 0,
                                         average_price: rust_decimal::Decimal::ZERO,
-                                    };
-                                    let _ =
-                                        feed.send((now, Feed::Event(Event::Position(flat)))).await;
+                                    }));
                                     outcome(
                                         *account,
                                         target,
@@ -330,18 +349,22 @@ async fn execute(
             let target = Target::Order { order: *order };
             Some(match result {
                 CallOutcome::Done => outcome(*account, target, true, "sent".into()),
-                CallOutcome::Rejected { code, message } => outcome(
-                    *account,
-                    target,
-                    false,
-                    format!("rejected (code {code}): {message}"),
-                ),
-                CallOutcome::Ambiguous { reason } => match session.working_orders(*account).await {
-                    Ok(orders) => {
-                        let now = Timestamp::now();
-                        match orders.into_iter().find(|o| o.order == *order) {
+                CallOutcome::Rejected { code, message } if code != gateway::UNAUTHORIZED => {
+                    outcome(
+                        *account,
+                        target,
+                        false,
+                        format!("rejected (code {code}): {message}"),
+                    )
+                }
+                CallOutcome::Rejected {
+                    message: reason, ..
+                }
+                | CallOutcome::Ambiguous { reason } => {
+                    match session.working_orders(*account).await {
+                        Ok(orders) => match orders.into_iter().find(|o| o.order == *order) {
                             Some(o) => {
-                                let _ = feed.send((now, Feed::Event(Event::Order(o)))).await;
+                                read_back.push(Event::Order(o));
                                 outcome(
                                     *account,
                                     target,
@@ -355,15 +378,15 @@ async fn execute(
                                 true,
                                 format!("{reason}; read back: gone"),
                             ),
-                        }
+                        },
+                        Err(e) => outcome(
+                            *account,
+                            target,
+                            false,
+                            format!("{reason}; read back failed: {e}"),
+                        ),
                     }
-                    Err(e) => outcome(
-                        *account,
-                        target,
-                        false,
-                        format!("{reason}; read back failed: {e}"),
-                    ),
-                },
+                }
             })
         }
         Job::PlaceStop {
@@ -374,35 +397,31 @@ async fn execute(
             stop_price,
         } => {
             match session
-                .place_stop(*account, contract, *side, *size, *stop_price, tag)
+                .place_stop(*account, contract, *side, *size, *stop_price, &tag)
                 .await
             {
                 CallOutcome::Done => {}
                 CallOutcome::Rejected { code, message } => {
                     tracing::warn!(%account, %contract, code, message, "placing a stop was rejected");
                 }
-                CallOutcome::Ambiguous { reason } => {
+                CallOutcome::Ambiguous { reason } => match session.working_orders(*account).await {
                     // Look for our tag before anything else: the stop may exist.
-                    match session.working_orders(*account).await {
-                        Ok(orders) => {
-                            let found = orders
-                                .into_iter()
-                                .find(|o| o.custom_tag.as_deref() == Some(tag));
-                            if let Some(o) = found {
-                                let _ = feed
-                                    .send((Timestamp::now(), Feed::Event(Event::Order(o))))
-                                    .await;
-                            } else {
-                                tracing::warn!(%account, %contract, reason, "placing a stop: outcome unknown and no stop found");
-                            }
+                    Ok(orders) => match orders
+                        .into_iter()
+                        .find(|o| o.custom_tag.as_deref() == Some(tag.as_str()))
+                    {
+                        Some(o) => read_back.push(Event::Order(o)),
+                        None => {
+                            tracing::warn!(%account, %contract, reason, "placing a stop: outcome unknown and no stop found")
                         }
-                        Err(e) => {
-                            tracing::warn!(%account, %contract, reason, error = %e, "placing a stop: read back failed")
-                        }
+                    },
+                    Err(e) => {
+                        tracing::warn!(%account, %contract, reason, error = %e, "placing a stop: read back failed")
                     }
-                }
+                },
             }
             None
         }
-    }
+    };
+    (outcome, read_back)
 }

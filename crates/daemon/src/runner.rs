@@ -65,6 +65,9 @@ pub async fn run(
     let journal = Arc::new(Journal::new(store.clone()));
     let (mut engine, refed) = journal.recover(config.risk.clone())?;
     engine.set_config(config.risk.clone());
+    // A new process has nothing in flight: closes decided before the restart are decided again when
+    // reconciliation shows their positions still open.
+    engine.forget_in_flight();
     tracing::info!(refed, data_dir = %config.data_dir.display(), "state recovered from the journal");
     let retention = i64::from(config.risk.global.journal_retention_days.max(1));
     match store.prune_before(Timestamp::now() - jiff::SignedDuration::from_hours(24 * retention)) {
@@ -370,10 +373,20 @@ impl Loop {
             let orders_before: Vec<(model::ids::OrderId, engine::state::Order)> = known
                 .map(|a| a.orders.iter().map(|(o, ord)| (*o, ord.clone())).collect())
                 .unwrap_or_default();
+            // Positions first (flat ones the engine still thinks open, then what is open), so that rules
+            // re-evaluated by the fills and orders below see the gateway's positions, not stale ones.
             let mut events: Vec<Event> = Vec::new();
-            events.extend(r.account.into_iter().map(Event::Account));
-            events.extend(r.trades.into_iter().map(Event::Trade));
-            events.extend(r.orders.iter().cloned().map(Event::Order));
+            for (c, _) in open_before {
+                if !r.positions.iter().any(|p| p.contract == c) {
+                    events.push(Event::Position(PositionUpdate {
+                        account,
+                        contract: c,
+                        size: 0,
+                        average_price: rust_decimal::Decimal::ZERO,
+                    }));
+                }
+            }
+            events.extend(r.positions.into_iter().map(Event::Position));
             for (order, o) in orders_before {
                 if !r.orders.iter().any(|x| x.order == order) {
                     events.push(Event::Order(OrderUpdate {
@@ -390,17 +403,9 @@ impl Loop {
                     }));
                 }
             }
-            for (c, _) in open_before {
-                if !r.positions.iter().any(|p| p.contract == c) {
-                    events.push(Event::Position(PositionUpdate {
-                        account,
-                        contract: c,
-                        size: 0,
-                        average_price: rust_decimal::Decimal::ZERO,
-                    }));
-                }
-            }
-            events.extend(r.positions.into_iter().map(Event::Position));
+            events.extend(r.orders.into_iter().map(Event::Order));
+            events.extend(r.account.into_iter().map(Event::Account));
+            events.extend(r.trades.into_iter().map(Event::Trade));
             for e in events {
                 Box::pin(self.handle(e, t)).await;
             }

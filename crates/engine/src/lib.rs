@@ -131,6 +131,25 @@ impl Engine {
         }
     }
 
+    /// After a process restart nothing is in flight any more: every close or cancel decided before it and not
+    /// confirmed is forgotten, and a position whose close was decided is marked so that the next event showing
+    /// it still there, of any size, decides the close again under the same rule. (Without this, a position
+    /// reduced by a half-done close, or re-opened smaller after a close whose flat event was lost, would be
+    /// taken for "the close is still in progress" forever.) The daemon calls this after recovery.
+    pub fn forget_in_flight(&mut self) {
+        for acct in self.state.accounts.values_mut() {
+            for p in acct.positions.values_mut() {
+                if p.close_decided.take().is_some() {
+                    p.reclose = p.close_rule.or(Some(model::decision::RuleId::LockoutGuard));
+                }
+                p.partial_decided = false;
+            }
+            for o in acct.orders.values_mut() {
+                o.cancel_decided = false;
+            }
+        }
+    }
+
     /// The complete state, serialised.
     pub fn snapshot(&self) -> Snapshot {
         // Serialising plain data with string keys cannot fail; an empty snapshot would be refused on restore.

@@ -155,7 +155,10 @@ fn apply(
                     return None;
                 }
                 for p in acct.positions.values_mut() {
-                    p.close_decided.get_or_insert(p.size.abs());
+                    if p.close_decided.is_none() {
+                        p.close_decided = Some(p.size.abs());
+                        p.close_rule = Some(intent.rule);
+                    }
                 }
                 Some(action.clone())
             }
@@ -171,6 +174,7 @@ fn apply(
                     return None;
                 }
                 p.close_decided = Some(p.size.abs());
+                p.close_rule = Some(intent.rule);
                 Some(action.clone())
             }
             Action::PartialClose { contract, .. } => {

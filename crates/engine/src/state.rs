@@ -122,6 +122,23 @@ pub struct Position {
     /// Once per target: the |size| when a full close was decided.
     pub close_decided: Option<i64>,
     pub partial_decided: bool,
+    /// A rule that closes positions only when they open or grow (the gate, sessions) decided to close this
+    /// one: a later event showing it still there decides the close again, grown or not.
+    #[serde(default)]
+    pub gated: bool,
+    #[serde(default)]
+    pub session_breach: bool,
+    /// The gateway carried out a whole close of this position (an outcome said so): the next position event
+    /// is a new position.
+    #[serde(default)]
+    pub flat_at_gateway: bool,
+    /// The rule whose close of this position was decided last (for a re-decision after a restart).
+    #[serde(default)]
+    pub close_rule: Option<RuleId>,
+    /// Set after a restart for a close decided before it and never confirmed: the next event showing the
+    /// position still there, of any size, decides the close again under that rule.
+    #[serde(default)]
+    pub reclose: Option<RuleId>,
     pub mgmt: Management,
 }
 
@@ -138,6 +155,11 @@ impl Position {
             session_close: None,
             close_decided: None,
             partial_decided: false,
+            gated: false,
+            session_breach: false,
+            flat_at_gateway: false,
+            close_rule: None,
+            reclose: None,
             mgmt: Management::default(),
         }
     }

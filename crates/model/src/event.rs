@@ -266,4 +266,8 @@ pub struct Outcome {
     pub target: Target,
     pub ok: bool,
     pub detail: String,
+    /// A whole-position close that the gateway carried out: the position is flat there, so the next position
+    /// event for the contract is a new position, whatever its size.
+    #[serde(default)]
+    pub closed: bool,
 }

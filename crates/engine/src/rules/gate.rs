@@ -51,31 +51,41 @@ fn reason(rule: RuleId, lock: &Lock, what: &str) -> String {
     format!("account locked by {rule} ({}): {what}", lock.reason)
 }
 
+/// A position that opened or grew while locked is closed. If that close was decided but the position is
+/// still there on a later event (the close was lost in a crash or failed), it is decided again.
 pub(crate) fn on_position(
     w: &World<'_>,
-    acct: &AccountState,
+    acct: &mut AccountState,
     intents: &mut Intents,
     c: &ContractId,
     grew: bool,
 ) {
-    if !grew {
+    let again = acct
+        .positions
+        .get(c)
+        .is_some_and(|p| p.gated && p.close_decided.is_none());
+    if !(grew || again) {
         return;
     }
     let roots = w.roots(c);
-    if let Some((rule, lock)) = covering(w.config, acct, &roots) {
-        let why = reason(
-            rule,
-            lock,
-            &format!("new exposure in {} closed", roots.display()),
-        );
-        intents.act(
-            acct.id,
-            RuleId::LockoutGuard,
-            Action::ClosePosition {
-                contract: c.clone(),
-            },
-            why,
-        );
+    let Some((rule, lock)) = covering(w.config, acct, &roots) else {
+        return;
+    };
+    let why = reason(
+        rule,
+        lock,
+        &format!("new exposure in {} closed", roots.display()),
+    );
+    intents.act(
+        acct.id,
+        RuleId::LockoutGuard,
+        Action::ClosePosition {
+            contract: c.clone(),
+        },
+        why,
+    );
+    if let Some(p) = acct.positions.get_mut(c) {
+        p.gated = true;
     }
 }
 

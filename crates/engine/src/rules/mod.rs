@@ -229,7 +229,12 @@ fn on_position(
     let rules = config.rules_for(ev.account);
     let (s, acct, holders) = split(state, ev.account);
     let w = world(config, rules, &s, now);
-    let prev = acct.positions.get(&ev.contract).map_or(0, |p| p.size);
+    // A position the gateway has flattened (a close outcome said so) is gone, whatever the last event said.
+    let prev = acct
+        .positions
+        .get(&ev.contract)
+        .filter(|p| !p.flat_at_gateway)
+        .map_or(0, |p| p.size);
     let new = ev.size;
     let c = &ev.contract;
 
@@ -267,6 +272,24 @@ fn on_position(
         }
     }
 
+    // A close decided before a restart and never confirmed: the position is still there, so close it again.
+    if let Some(p) = acct.positions.get_mut(c)
+        && let Some(rule) = p.reclose.take()
+        && !(new == 0 || prev == 0 || prev.signum() != new.signum())
+    {
+        let reason = format!(
+            "a close decided before the restart did not complete: {} is still open",
+            c
+        );
+        intents.act(
+            acct.id,
+            rule,
+            Action::ClosePosition {
+                contract: c.clone(),
+            },
+            reason,
+        );
+    }
     let opened = new != 0 && (prev == 0 || prev.signum() != new.signum());
     let grew = opened || (new != 0 && new.abs() > prev.abs());
     gate::on_position(&w, acct, intents, c, grew);
@@ -466,12 +489,17 @@ fn on_admin(state: &mut State, intents: &mut Intents, cmd: &AdminCommand) {
 
 /// A failed enforcement call re-arms its target so that the engine may decide it again.
 fn on_outcome(state: &mut State, o: &Outcome) {
-    if o.ok {
-        return;
-    }
     let Some(acct) = state.accounts.get_mut(&o.account) else {
         return;
     };
+    if o.ok {
+        if let (true, Target::Position { contract }) = (o.closed, &o.target)
+            && let Some(p) = acct.positions.get_mut(contract)
+        {
+            p.flat_at_gateway = true;
+        }
+        return;
+    }
     match &o.target {
         Target::Position { contract } => {
             if let Some(p) = acct.positions.get_mut(contract) {

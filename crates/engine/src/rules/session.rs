@@ -51,9 +51,13 @@ pub(crate) fn on_position(
         Some(occ) => p.session_close = Some((occ.close, key)),
         None => {
             p.session_close = None;
-            if !grew {
+            // Merely being outside a window decides nothing; opening or growing there does, and so does a
+            // position still there after such a close was decided (lost in a crash, or failed).
+            let again = p.session_breach && p.close_decided.is_none();
+            if !grew && !again {
                 return;
             }
+            p.session_breach = true;
             let local = cfg.timezone.to_datetime(w.now);
             let holiday = cfg.respect_holidays && cfg.holidays.contains(&local.date());
             let why = if holiday {
