@@ -7,194 +7,30 @@
 //! data dir.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::{ACCOUNT, BIN, POLL, Proc, Sim, read, wait_for};
 
-const BIN: &str = env!("CARGO_BIN_EXE_riskguard");
 const USER: &str = "trader-zeta";
 const API_KEY: &str = "sk-SECRET-4242";
 const WRONG_KEY: &str = "sk-WRONG-7777";
 const USER_VAR: &str = "RG_SECRETS_TEST_USER";
 const KEY_VAR: &str = "RG_SECRETS_TEST_KEY";
-const ACCOUNT: i64 = 7001;
 const MNQ: &str = "CON.F.US.MNQ.Z25";
 const RTY: &str = "CON.F.US.RTY.Z25";
 const GC: &str = "CON.F.US.GC.G26";
 const DEADLINE: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(20);
-
-/// A child process, SIGKILLed and reaped on drop unless it already ended.
-struct Proc {
-    name: String,
-    child: Child,
-    done: bool,
-}
-
-impl Proc {
-    fn new(name: impl Into<String>, child: Child) -> Proc {
-        Proc {
-            name: name.into(),
-            child,
-            done: false,
-        }
-    }
-
-    fn exited(&mut self) -> Option<ExitStatus> {
-        let status = self.child.try_wait().expect("try_wait");
-        if status.is_some() {
-            self.done = true;
-        }
-        status
-    }
-
-    fn wait_exit(&mut self, deadline: Duration) -> Option<ExitStatus> {
-        let start = Instant::now();
-        while start.elapsed() < deadline {
-            if let Some(status) = self.exited() {
-                return Some(status);
-            }
-            std::thread::sleep(POLL);
-        }
-        None
-    }
-
-    /// SIGTERM through kill(1) (the workspace forbids `unsafe`).
-    fn sigterm(&self) {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill(1)");
-        assert!(sent.success());
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-            eprintln!("(killed {} on drop)", self.name);
-        }
-    }
-}
-
-fn wait_for<T>(what: &str, deadline: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < deadline,
-            "timed out after {deadline:?} waiting for {what}"
-        );
-        std::thread::sleep(POLL);
-    }
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_default()
-}
-
-struct Sim {
-    base: String,
-    http: reqwest::blocking::Client,
-    token: String,
-    _proc: Proc,
-    _stdout: BufReader<ChildStdout>,
-}
 
 impl Sim {
-    fn start(config: &Path) -> Sim {
-        let mut child = Command::new(BIN)
-            .args(["sim", "--listen", "127.0.0.1:0", "--config"])
-            .arg(config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start riskguard sim");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let proc = Proc::new("riskguard sim", child);
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let base = first.trim().to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "{first:?}");
-        let mut sim = Sim {
-            base,
-            http: reqwest::blocking::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap(),
-            token: String::new(),
-            _proc: proc,
-            _stdout: stdout,
-        };
-        sim.login();
-        sim
-    }
-
-    /// The trader's own login (a token of its own).
-    fn login(&mut self) {
-        self.token.clear();
-        let login = self.post(
-            "/api/Auth/loginKey",
-            json!({"userName": USER, "apiKey": API_KEY}),
-        );
-        assert_eq!(login["success"], true, "{login}");
-        self.token = login["token"].as_str().unwrap().to_owned();
-    }
-
-    fn post(&self, path: &str, body: Value) -> Value {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
-        if path.starts_with("/api/") && !self.token.is_empty() {
-            request = request.bearer_auth(&self.token);
-        }
-        let response = request.send().expect("POST to the simulator");
-        let status = response.status();
-        let body: Value = response.json().unwrap_or(Value::Null);
-        assert!(status.is_success(), "POST {path}: HTTP {status}: {body}");
-        body
-    }
-
-    fn state(&self) -> Value {
-        self.http
-            .get(format!("{}/sim/state", self.base))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    }
-
-    fn price(&self, contract: &str, last: i64) {
-        let r = self.post(
-            "/sim/price",
-            json!({"contractId": contract, "lastPrice": last}),
-        );
-        assert_eq!(r["success"], true, "{r}");
-    }
-
-    fn market(&self, contract: &str, side: i64, size: i64) {
-        let r = self.post(
-            "/api/Order/place",
-            json!({"accountId": ACCOUNT, "contractId": contract, "type": 2, "side": side, "size": size}),
-        );
-        assert_eq!(r["success"], true, "order refused: {r}");
-    }
-
     fn fault(&self, body: Value) {
         let r = self.post("/sim/fault", body);
         assert_eq!(r["success"], true, "{r}");
-    }
-
-    fn calls(&self, path: &str) -> u64 {
-        self.state()["restCalls"][path].as_u64().unwrap_or(0)
     }
 
     fn wait_flat(&self, what: &str, log: &Path) {
@@ -399,7 +235,7 @@ fn no_secret_in_any_log_error_journal_or_export_line() {
         ),
     )
     .unwrap();
-    let mut sim = Sim::start(&sim_config);
+    let mut sim = Sim::start(Some(&sim_config), USER, API_KEY);
     sim.price(MNQ, 20_000);
     sim.price(RTY, 2_000);
     sim.price(GC, 2_000);
@@ -435,8 +271,8 @@ fn no_secret_in_any_log_error_journal_or_export_line() {
 
     let hubs_before = sim.user_hubs();
     assert!(!hubs_before.is_empty());
-    let logins_before = sim.calls("/api/Auth/loginKey");
-    let trade_searches_before = sim.calls("/api/Trade/search");
+    let logins_before = Sim::calls(&sim.state(), "/api/Auth/loginKey");
+    let trade_searches_before = Sim::calls(&sim.state(), "/api/Trade/search");
     sim.fault(json!({"kind": "expire_tokens"}));
     sim.fault(json!({"kind": "drop_connections"}));
     wait_for(
@@ -445,9 +281,9 @@ fn no_secret_in_any_log_error_journal_or_export_line() {
         || {
             let hubs = sim.user_hubs();
             // Resubscribed, and the reconciliation after the gap has read the day's trades.
-            (sim.calls("/api/Auth/loginKey") > logins_before
+            (Sim::calls(&sim.state(), "/api/Auth/loginKey") > logins_before
                 && hubs.iter().any(|h| !hubs_before.contains(h))
-                && sim.calls("/api/Trade/search") > trade_searches_before)
+                && Sim::calls(&sim.state(), "/api/Trade/search") > trade_searches_before)
                 .then_some(())
         },
     );
