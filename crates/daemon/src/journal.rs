@@ -70,6 +70,24 @@ impl Journal {
         }
     }
 
+    /// A quote, queued without waiting for its commit: quotes come by the thousand per second, and the next
+    /// waited append (the decisions they lead to) commits only after them. A quote lost in a crash is
+    /// replaced by the next one.
+    pub fn quote(&self, t: Timestamp, event: &Event) {
+        let line = JournalLine {
+            t,
+            kind: Kind::Input,
+            account: None,
+            line: event_line(t, event),
+        };
+        if let Err(e) = self.store.append_queued(vec![line])
+            && !self.degraded.swap(true, Ordering::Relaxed)
+        {
+            tracing::error!(error = %e, "journal degraded: enforcement continues without a journal");
+        }
+        self.since_snapshot.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// An input event, before the engine sees it.
     pub fn input(&self, t: Timestamp, event: &Event) {
         let kind = if matches!(event, Event::Admin(_)) {

@@ -240,7 +240,11 @@ impl Loop {
             _ => true,
         };
         if journal {
-            self.journal.input(t, &event);
+            if matches!(event, Event::Quote(_)) {
+                self.journal.quote(t, &event);
+            } else {
+                self.journal.input(t, &event);
+            }
         }
         let mut out = std::mem::take(&mut self.decisions);
         out.clear();

@@ -296,6 +296,25 @@ impl Store {
         r
     }
 
+    /// Queue lines for the journal without waiting for their commit. The writer is first-in first-out, so a
+    /// later [`Store::append`] returns only once these lines are committed too: callers that must journal
+    /// before acting (decisions) wait there, while high-rate inputs (quotes) do not wait one commit each.
+    /// A failure to commit queued lines is counted in [`Store::stats`] but reported to nobody; only a closed
+    /// store is an error here.
+    pub fn append_queued(&self, lines: Vec<JournalLine>) -> Result<(), StoreError> {
+        // The writer answers on the reply channel; nobody listens, which the writer tolerates.
+        let (reply, _ignored) = mpsc::sync_channel(1);
+        let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
+        tx.send(Req::Write(Write::Append {
+            lines,
+            reply,
+            last_seq: 0,
+        }))
+        .map_err(|_| StoreError::Closed)?;
+        self.counters.queued.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Save an engine snapshot that includes every journal line up to `upto_seq` (which must already be
     /// journaled). Only the last [`KEEP_SNAPSHOTS`] snapshots are kept.
     pub fn save_snapshot(&self, upto_seq: i64, snapshot: Vec<u8>) -> Result<(), StoreError> {

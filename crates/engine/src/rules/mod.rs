@@ -76,7 +76,15 @@ pub(crate) fn route(
             refresh_unrealized(state, &info.id);
         }
         Event::Quote(q) => on_quote(config, state, intents, q, now),
-        Event::Position(p) => on_position(config, state, intents, p, now),
+        Event::Position(p) => {
+            on_position(config, state, intents, p, now);
+            // Nobody holds the contract any more: its quotes stop (the daemon unsubscribes), so its last
+            // price goes stale. Forget it: a new position waits for a fresh quote instead of being judged on
+            // an old one (never breach on missing or stale data).
+            if p.size == 0 && !state.holders.contains_key(&p.contract) {
+                state.quotes.remove(&p.contract);
+            }
+        }
         Event::Order(o) => on_order(config, state, intents, o, now),
         Event::Trade(f) => on_trade(config, state, intents, f, now),
         Event::Account(a) => on_account(config, state, intents, a),
