@@ -89,7 +89,7 @@ pub fn jobs(d: &Decision, state: &engine::state::State) -> Vec<Job> {
             .map(|a| {
                 a.positions
                     .iter()
-                    .filter(|(_, p)| p.size != 0)
+                    .filter(|(_, p)| p.size != 0 && !p.expect_flat)
                     .map(|(c, _)| Job::Close {
                         account,
                         contract: c.clone(),

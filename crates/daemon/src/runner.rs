@@ -377,8 +377,9 @@ impl Loop {
             let orders_before: Vec<(model::ids::OrderId, engine::state::Order)> = known
                 .map(|a| a.orders.iter().map(|(o, ord)| (*o, ord.clone())).collect())
                 .unwrap_or_default();
-            // Positions first (flat ones the engine still thinks open, then what is open), so that rules
-            // re-evaluated by the fills and orders below see the gateway's positions, not stale ones.
+            // First the positions the gateway no longer has (so that rules re-evaluated by the fills do not
+            // close positions already flat), then the day's fills, then the open positions (after the fills
+            // that made them: the gateway's own order), then working orders and canTrade.
             let mut events: Vec<Event> = Vec::new();
             for (c, _) in open_before {
                 if !r.positions.iter().any(|p| p.contract == c) {
@@ -390,6 +391,7 @@ impl Loop {
                     }));
                 }
             }
+            events.extend(r.trades.into_iter().map(Event::Trade));
             events.extend(r.positions.into_iter().map(Event::Position));
             for (order, o) in orders_before {
                 if !r.orders.iter().any(|x| x.order == order) {
@@ -409,7 +411,6 @@ impl Loop {
             }
             events.extend(r.orders.into_iter().map(Event::Order));
             events.extend(r.account.into_iter().map(Event::Account));
-            events.extend(r.trades.into_iter().map(Event::Trade));
             for e in events {
                 Box::pin(self.handle(e, t)).await;
             }

@@ -147,15 +147,19 @@ fn apply(
         }
         What::Act(action) => match action {
             Action::CloseAllPositions => {
+                for p in acct.positions.values_mut().filter(|p| p.expect_flat) {
+                    // Expected flat: if the next event shows it still there, close it then.
+                    remember_skipped_close(p, intent.rule);
+                }
                 let any = acct
                     .positions
                     .values()
-                    .any(|p| p.size != 0 && p.close_decided.is_none());
+                    .any(|p| p.size != 0 && p.close_decided.is_none() && !p.expect_flat);
                 if !any {
                     return None;
                 }
                 for p in acct.positions.values_mut() {
-                    if p.close_decided.is_none() {
+                    if !p.expect_flat && p.close_decided.is_none() {
                         p.close_decided = Some(p.size.abs());
                         p.close_rule = Some(intent.rule);
                     }
@@ -170,6 +174,10 @@ fn apply(
             }
             Action::ClosePosition { contract } => {
                 let p = acct.positions.get_mut(contract)?;
+                if p.expect_flat {
+                    remember_skipped_close(p, intent.rule);
+                    return None;
+                }
                 if p.size == 0 || p.close_decided.is_some() {
                     return None;
                 }
@@ -199,6 +207,23 @@ fn apply(
             Action::CancelOrder { .. } => apply_cancel(acct, action.clone()),
             _ => Some(action.clone()),
         },
+    }
+}
+
+/// A close skipped because the position is expected to go flat is decided again on the next event showing
+/// it still there, for the rules that would not decide it again by themselves: the position-triggered rules
+/// re-evaluate on that very event, and must be free to find no breach any more.
+fn remember_skipped_close(p: &mut crate::state::Position, rule: RuleId) {
+    let re_evaluates_on_positions = matches!(
+        rule,
+        RuleId::MaxContracts
+            | RuleId::MaxContractsPerInstrument
+            | RuleId::DailyUnrealizedLoss
+            | RuleId::MaxUnrealizedProfit
+            | RuleId::SymbolBlocks
+    );
+    if !re_evaluates_on_positions {
+        p.reclose.get_or_insert(rule);
     }
 }
 

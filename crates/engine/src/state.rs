@@ -135,10 +135,16 @@ pub struct Position {
     /// The rule whose close of this position was decided last (for a re-decision after a restart).
     #[serde(default)]
     pub close_rule: Option<RuleId>,
-    /// Set after a restart for a close decided before it and never confirmed: the next event showing the
-    /// position still there, of any size, decides the close again under that rule.
+    /// A close to decide again, under this rule, on the next event showing the position still there (of any
+    /// size): set after a restart for a close decided before it and never confirmed, and for a close skipped
+    /// because the position was expected to go flat.
     #[serde(default)]
     pub reclose: Option<RuleId>,
+    /// A closing fill of exactly this position's size arrived: the gateway sends the fill before the flat
+    /// position event, so the position is on its way out and is not closed meanwhile. A close skipped for that
+    /// reason is kept in `reclose`: if the next position event shows it still there, it is closed then.
+    #[serde(default)]
+    pub expect_flat: bool,
     pub mgmt: Management,
 }
 
@@ -160,6 +166,7 @@ impl Position {
             flat_at_gateway: false,
             close_rule: None,
             reclose: None,
+            expect_flat: false,
             mgmt: Management::default(),
         }
     }

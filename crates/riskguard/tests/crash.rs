@@ -526,8 +526,6 @@ fn a_new_smaller_position_after_a_close_whose_flat_event_was_lost_is_closed_unde
 /// "a daily-loss breach while flat gives only the lock". Seen in the random kill test, when its
 /// losing trade still went flat (half of the seeds tried): a closeContract call with no position to close.
 #[test]
-#[ignore = "bug: a daily-loss breach taken by the fill that goes flat sends closeContract for a position \
-            already closed (refused PositionNotFound)"]
 fn a_daily_loss_taken_by_the_trade_that_goes_flat_sends_no_close() {
     let sim = Sim::start(None, "demo", "demo");
     let setup = Setup::new(&sim, "loss-to-flat");

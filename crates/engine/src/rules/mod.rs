@@ -269,6 +269,7 @@ fn on_position(
             }
             p.size = new;
             p.average_price = ev.average_price;
+            p.expect_flat = false;
             // Once per target: the position is still there, unchanged or grown, so the close may be decided again.
             if p.close_decided.is_some_and(|d| new.abs() >= d) {
                 p.close_decided = None;
@@ -397,6 +398,15 @@ fn on_trade(
     let Some(kind) = trades::record(&w, acct, f) else {
         return;
     };
+    // The gateway sends a fill before the position event it causes: a closing fill of the whole position
+    // means it is going flat, and a close decided now would only be refused.
+    if kind == trades::FillKind::Closing
+        && let Some(p) = acct.positions.get_mut(&f.contract)
+        && f.side == model::event::Side::reducing(p.size)
+        && f.size == p.size.abs()
+    {
+        p.expect_flat = true;
+    }
     pnl::on_trade(&w, acct, intents);
     match kind {
         trades::FillKind::NewOpeningOrder => trades::frequency(&w, acct, intents),
