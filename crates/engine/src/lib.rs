@@ -136,9 +136,14 @@ impl Engine {
     /// it still there, of any size, decides the close again under the same rule. (Without this, a position
     /// reduced by a half-done close, or re-opened smaller after a close whose flat event was lost, would be
     /// taken for "the close is still in progress" forever.) The daemon calls this after recovery.
+    ///
+    /// Prices are forgotten too: the last quotes before the restart may be minutes or hours old, and a
+    /// position must not be judged on them; open-P&L rules wait for the first fresh quote.
     pub fn forget_in_flight(&mut self) {
+        self.state.quotes.clear();
         for acct in self.state.accounts.values_mut() {
             for p in acct.positions.values_mut() {
+                p.unrealized = None;
                 if p.close_decided.take().is_some() {
                     p.reclose = p.close_rule.or(Some(model::decision::RuleId::LockoutGuard));
                 }
