@@ -120,6 +120,22 @@ impl OrderStatus {
         }
     }
 
+    /// The gateway's OrderStatus number (the inverse of [`OrderStatus::from_wire`]).
+    pub fn wire(self) -> i64 {
+        match self {
+            OrderStatus::None => 0,
+            OrderStatus::Open => 1,
+            OrderStatus::Filled => 2,
+            OrderStatus::Cancelled => 3,
+            OrderStatus::Expired => 4,
+            OrderStatus::Rejected => 5,
+            OrderStatus::Pending => 6,
+            OrderStatus::PendingCancellation => 7,
+            OrderStatus::Suspended => 8,
+            OrderStatus::Unknown(code) => code,
+        }
+    }
+
     /// Working: Open, Pending or Suspended (CONFIG.md §4). Unknown statuses are not assumed to be working.
     pub fn is_working(self) -> bool {
         matches!(
@@ -154,6 +170,21 @@ impl OrderType {
             6 => OrderType::JoinBid,
             7 => OrderType::JoinAsk,
             other => OrderType::Other(other),
+        }
+    }
+
+    /// The gateway's OrderType number (the inverse of [`OrderType::from_wire`]).
+    pub fn wire(self) -> i64 {
+        match self {
+            OrderType::Unknown => 0,
+            OrderType::Limit => 1,
+            OrderType::Market => 2,
+            OrderType::StopLimit => 3,
+            OrderType::Stop => 4,
+            OrderType::TrailingStop => 5,
+            OrderType::JoinBid => 6,
+            OrderType::JoinAsk => 7,
+            OrderType::Other(code) => code,
         }
     }
 

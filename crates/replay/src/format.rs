@@ -181,8 +181,8 @@ pub fn event_line(t: jiff::Timestamp, event: &Event) -> String {
                 "id": o.order.0,
                 "accountId": o.account.0,
                 "contractId": o.contract.as_str(),
-                "status": status_code(o.status),
-                "type": type_code(o.order_type),
+                "status": o.status.wire(),
+                "type": o.order_type.wire(),
                 "side": o.side.wire(),
                 "size": o.size,
                 "limitPrice": opt(&o.limit_price),
@@ -233,37 +233,6 @@ pub fn event_line(t: jiff::Timestamp, event: &Event) -> String {
         obj.insert("contractId".into(), Value::from(c));
     }
     line.to_string()
-}
-
-fn status_code(s: model::event::OrderStatus) -> i64 {
-    use model::event::OrderStatus as S;
-    match s {
-        S::None => 0,
-        S::Open => 1,
-        S::Filled => 2,
-        S::Cancelled => 3,
-        S::Expired => 4,
-        S::Rejected => 5,
-        S::Pending => 6,
-        S::PendingCancellation => 7,
-        S::Suspended => 8,
-        S::Unknown(c) => c,
-    }
-}
-
-fn type_code(t: model::event::OrderType) -> i64 {
-    use model::event::OrderType as T;
-    match t {
-        T::Unknown => 0,
-        T::Limit => 1,
-        T::Market => 2,
-        T::StopLimit => 3,
-        T::Stop => 4,
-        T::TrailingStop => 5,
-        T::JoinBid => 6,
-        T::JoinAsk => 7,
-        T::Other(c) => c,
-    }
 }
 
 /// An outcome line as the journal writes it; `parse_outcome` reads it back (replay skips these lines).
