@@ -413,24 +413,14 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
         std::env::temp_dir().join(format!("riskguard-bench-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let risk = config::parse_risk_config(RULES, Path::new("rules.yaml"), None).unwrap();
-    let config = daemon::DaemonConfig {
-        risk: Arc::new(risk),
-        risk_path: None,
-        logins: logins
-            .into_iter()
-            .map(|(user, accounts)| daemon::LoginPlan {
-                name: user.clone(),
-                endpoints: gateway::Endpoints {
-                    api_url: base.to_owned(),
-                    realtime_url: base.to_owned(),
-                },
-                credentials: gateway::Credentials::new(&user, KEY),
-                accounts: accounts.into_iter().map(model::ids::AccountId).collect(),
-            })
-            .collect(),
-        data_dir: data_dir.clone(),
-        api_listen: "127.0.0.1:0".into(),
-    };
+    let logins = logins
+        .into_iter()
+        .map(|(user, accounts)| {
+            let accounts = accounts.into_iter().map(model::ids::AccountId).collect();
+            daemon::LoginPlan::at(base, &user, KEY, accounts)
+        })
+        .collect();
+    let config = daemon::DaemonConfig::in_code(risk, logins, data_dir.clone());
     let (tx, mut hook) = broadcast::channel::<Decision>(4096);
     let (ready_tx, ready_rx) = oneshot::channel();
     let (stop, stop_rx) = oneshot::channel::<()>();

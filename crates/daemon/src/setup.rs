@@ -30,6 +30,35 @@ pub struct DaemonConfig {
     pub api_listen: String,
 }
 
+impl LoginPlan {
+    /// A login on a gateway that serves REST and both hubs from one base URL (the simulator).
+    pub fn at(base_url: &str, user: &str, api_key: &str, accounts: Vec<AccountId>) -> LoginPlan {
+        LoginPlan {
+            name: user.to_string(),
+            endpoints: Endpoints {
+                api_url: base_url.to_string(),
+                realtime_url: base_url.to_string(),
+            },
+            credentials: Credentials::new(user, api_key),
+            accounts,
+        }
+    }
+}
+
+impl DaemonConfig {
+    /// A config built in code rather than read from files (the demo, tests, benchmarks): no risk-config path,
+    /// the internal API on a free loopback port.
+    pub fn in_code(risk: RiskConfig, logins: Vec<LoginPlan>, data_dir: PathBuf) -> DaemonConfig {
+        DaemonConfig {
+            risk: Arc::new(risk),
+            risk_path: None,
+            logins,
+            data_dir,
+            api_listen: "127.0.0.1:0".into(),
+        }
+    }
+}
+
 /// Every reason the daemon refuses to start, each on its own line.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", .0.join("\n"))]

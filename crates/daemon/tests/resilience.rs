@@ -27,21 +27,8 @@ async fn malformed_payloads_and_unknown_enums_are_counted_and_skipped() {
         std::env::temp_dir().join(format!("riskguard-resilience-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let risk = config::parse_risk_config(RULES, std::path::Path::new("r.yaml"), None).unwrap();
-    let config = daemon::DaemonConfig {
-        risk: std::sync::Arc::new(risk),
-        risk_path: None,
-        logins: vec![daemon::LoginPlan {
-            name: "demo".into(),
-            endpoints: gateway::Endpoints {
-                api_url: base.clone(),
-                realtime_url: base.clone(),
-            },
-            credentials: gateway::Credentials::new("demo", "demo"),
-            accounts: vec![AccountId(ACCOUNT)],
-        }],
-        data_dir: data_dir.clone(),
-        api_listen: "127.0.0.1:0".into(),
-    };
+    let login = daemon::LoginPlan::at(&base, "demo", "demo", vec![AccountId(ACCOUNT)]);
+    let config = daemon::DaemonConfig::in_code(risk, vec![login], data_dir.clone());
     let (dtx, mut decisions) = broadcast::channel(256);
     let (ready_tx, ready_rx) = oneshot::channel();
     let (tap_tx, tap_rx) = oneshot::channel();

@@ -6,7 +6,6 @@
 mod trader;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -55,22 +54,8 @@ pub async fn run() -> anyhow::Result<bool> {
 
     let risk = config::parse_risk_config(DEMO_RULES, Path::new("demo-rules.yaml"), None)
         .map_err(|errors| anyhow::anyhow!("demo rules invalid: {errors:?}"))?;
-    let login = daemon::LoginPlan {
-        name: "demo".into(),
-        endpoints: gateway::Endpoints {
-            api_url: base.clone(),
-            realtime_url: base.clone(),
-        },
-        credentials: gateway::Credentials::new("demo", "demo"),
-        accounts: vec![model::ids::AccountId(ACCOUNT)],
-    };
-    let config = daemon::DaemonConfig {
-        risk: Arc::new(risk),
-        risk_path: None,
-        logins: vec![login],
-        data_dir: data_dir.clone(),
-        api_listen: "127.0.0.1:0".into(),
-    };
+    let login = daemon::LoginPlan::at(&base, "demo", "demo", vec![model::ids::AccountId(ACCOUNT)]);
+    let config = daemon::DaemonConfig::in_code(risk, vec![login], data_dir.clone());
     let (decisions_tx, mut decisions) = broadcast::channel(1024);
     let (ready_tx, ready_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use model::decision::{Decision, RuleId};
@@ -38,21 +37,8 @@ pub async fn start_daemon(rules: &str, base: &str, data_dir: &Path) -> Started {
     let base = base.to_string();
     let data_dir = data_dir.to_path_buf();
     let risk = config::parse_risk_config(rules, Path::new("rules.yaml"), None).unwrap();
-    let config = daemon::DaemonConfig {
-        risk: Arc::new(risk),
-        risk_path: None,
-        logins: vec![daemon::LoginPlan {
-            name: "demo".into(),
-            endpoints: gateway::Endpoints {
-                api_url: base.clone(),
-                realtime_url: base.clone(),
-            },
-            credentials: gateway::Credentials::new("demo", "demo"),
-            accounts: vec![model::ids::AccountId(ACCOUNT)],
-        }],
-        data_dir: data_dir.clone(),
-        api_listen: "127.0.0.1:0".into(),
-    };
+    let login = daemon::LoginPlan::at(&base, "demo", "demo", vec![model::ids::AccountId(ACCOUNT)]);
+    let config = daemon::DaemonConfig::in_code(risk, vec![login], data_dir.clone());
     let (tx, decisions) = broadcast::channel(1024);
     let (ready_tx, ready_rx) = oneshot::channel();
     let (stop, stop_rx) = oneshot::channel::<()>();
