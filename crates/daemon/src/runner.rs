@@ -37,6 +37,12 @@ pub struct Hooks {
     pub feed_tap: Option<oneshot::Sender<mpsc::Sender<(Timestamp, Feed)>>>,
     /// Receives the count of malformed payloads skipped, each time it changes.
     pub malformed: Option<tokio::sync::watch::Sender<u64>>,
+    /// Liveness probes for a service watchdog: the loop answers each one in its next turn, so an answer
+    /// proves the loop is turning (not just that the process is alive).
+    pub pulse: Option<mpsc::Receiver<oneshot::Sender<()>>>,
+    /// For tests of that watchdog only: each duration received blocks the loop's thread that long, as a
+    /// stuck loop would.
+    pub stall: Option<mpsc::Receiver<Duration>>,
 }
 
 struct Loop {
@@ -132,6 +138,8 @@ pub async fn run(
         "riskguard is enforcing"
     );
 
+    let mut pulse = lp.hooks.pulse.take();
+    let mut stall = lp.hooks.stall.take();
     tokio::pin!(shutdown);
     loop {
         let due = lp.engine.next_due();
@@ -157,6 +165,13 @@ pub async fn run(
                 lp.handle(Event::Outcome(outcome), t).await;
             }
             Some((t, feed)) = feed_rx.recv() => lp.feed(t, feed).await,
+            Some(probe) = recv_opt(&mut pulse) => {
+                let _ = probe.send(());
+            }
+            Some(d) = recv_opt(&mut stall) => {
+                tracing::warn!(?d, "stalling the event loop on a test's request");
+                std::thread::sleep(d);
+            }
             () = sleep => {
                 let now = lp.stamp(Timestamp::now());
                 // A `clock` line, so that a replay of the journal fires the same timers.
@@ -415,6 +430,14 @@ impl Loop {
                 Box::pin(self.handle(e, t)).await;
             }
         }
+    }
+}
+
+/// Receive from an optional channel; a missing channel never yields.
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -39,6 +39,7 @@ async fn malformed_payloads_and_unknown_enums_are_counted_and_skipped() {
         ready: Some(ready_tx),
         feed_tap: Some(tap_tx),
         malformed: Some(mtx),
+        ..Default::default()
     };
     let task = tokio::spawn(daemon::run(
         config,
