@@ -121,6 +121,9 @@ pub struct SessionOptions {
     pub hub_down_check: Duration,
     /// Deadline for the login, both hub connections and their first subscriptions. Default 30 s.
     pub start_timeout: Duration,
+    /// The REST budget this login paces itself to (see [`crate::pacer`]). Default: the gateway's 200 calls
+    /// per 60 s, 20 of them kept for closes and cancels.
+    pub rate_budget: crate::pacer::RateBudget,
 }
 
 impl Default for SessionOptions {
@@ -131,6 +134,7 @@ impl Default for SessionOptions {
             request_timeout: Duration::from_secs(10),
             hub_down_check: Duration::from_secs(6),
             start_timeout: Duration::from_secs(30),
+            rate_budget: crate::pacer::RateBudget::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod config;
 mod convert;
 mod error;
 mod feed;
+mod pacer;
 mod payload;
 mod session;
 
@@ -23,4 +24,5 @@ pub use feed::{
     CallOutcome, ConnectionState, EndpointStats, Feed, HubKind, HubStatus, NOT_SENT, Reconciled,
     RestStats, UNAUTHORIZED,
 };
+pub use pacer::RateBudget;
 pub use session::{FeedSender, Session};

@@ -36,6 +36,7 @@ use crate::feed::{
     CallOutcome, ConnectionState, Feed, HubKind, HubStatus, NOT_SENT, Reconciled, RestStats,
     UNAUTHORIZED,
 };
+use crate::pacer::{CallClass, Pacer};
 use crate::payload::{self, Target};
 
 /// The daemon's end of a session's feed: items stamped with their arrival instant.
@@ -44,6 +45,14 @@ pub type FeedSender = mpsc::Sender<(Timestamp, Feed)>;
 const HUBS: [HubKind; 2] = [HubKind::User, HubKind::Market];
 /// `working_orders` has no trading-day start: it searches this far back for Suspended bracket legs.
 const WORKING_ORDERS_LOOKBACK_HOURS: i64 = 24;
+/// How long a read, a login or a stop update waits for the rate budget before it gives up.
+const ADMISSION_WAIT: Duration = Duration::from_secs(30);
+/// How long a close or a cancel waits for the rate budget (it may use the reserve) before it is refused.
+const EXIT_ADMISSION_WAIT: Duration = Duration::from_secs(2);
+/// Attempts of a read that fails with a 429, a 5xx or a transport error (reads are safe to repeat).
+const READ_ATTEMPTS: u32 = 4;
+/// The wait before the second attempt of a read after a 5xx or a transport error; doubles after that.
+const READ_RETRY_FIRST: Duration = Duration::from_millis(200);
 
 /// One login at the gateway. Dropping it stops its tasks; [`Session::shutdown`] also closes the hubs cleanly.
 pub struct Session {
@@ -66,6 +75,8 @@ struct Inner {
     /// Contract cache: info and symbol id (to key a quote that came without its contract id).
     contracts: Mutex<HashMap<ContractId, (ContractInfo, String)>>,
     stats: Mutex<RestStats>,
+    /// The session's REST budget (see [`crate::pacer`]); projectx-client's own limiter is off.
+    pacer: Pacer,
     /// Serialises re-logins; holds the login generation.
     login: tokio::sync::Mutex<u64>,
     login_gen: AtomicU64,
@@ -132,35 +143,46 @@ fn rejected(message: impl Into<String>) -> CallOutcome {
     }
 }
 
-/// A read (`$call` is a future expression, evaluated again for the second attempt): on a refused or
-/// missing token, log in again and read once more (reads are safe to repeat; projectx-client itself already
-/// retries transport errors, 429 and 5xx with back-off). A macro rather than a closure-taking method so that the
-/// futures stay `Send` (async closures are not, yet, for borrowed captures).
+/// A read (`$call` is a future expression, evaluated again for each attempt). Reads are safe to repeat: on a
+/// refused or missing token, log in again and read once more; after a 429, a 5xx or a transport error, try
+/// again (up to [`READ_ATTEMPTS`]), the pacer spacing the attempts after a 429. A macro rather than a
+/// closure-taking method so that the futures stay `Send` (async closures are not, yet, for borrowed captures).
 macro_rules! read {
     ($inner:expr, $endpoint:expr, $call:expr) => {{
         let inner: &Inner = $inner;
         let endpoint: &'static str = $endpoint;
-        let seen = inner.login_generation();
-        inner.count(endpoint);
-        match $call.await {
-            Ok(v) => Ok(v),
-            Err(first) => {
-                inner.count_error(endpoint);
-                if !is_auth_error(&first) {
-                    Err(inner.rest_error(endpoint, first))
-                } else {
-                    match inner.relogin(seen).await {
-                        Err(e) => Err(e),
-                        Ok(()) => {
-                            inner.count(endpoint);
-                            match $call.await {
-                                Ok(v) => Ok(v),
-                                Err(e) => {
-                                    inner.count_error(endpoint);
-                                    Err(inner.rest_error(endpoint, e))
-                                }
-                            }
+        let mut attempt: u32 = 0;
+        let mut logged_in_again = false;
+        loop {
+            let seen = inner.login_generation();
+            if let Err(wait) = inner.pacer.admit(CallClass::Other, ADMISSION_WAIT).await {
+                break Err(GatewayError::Rest {
+                    endpoint,
+                    detail: format!("not sent: the REST budget is spent for another {wait:?}"),
+                });
+            }
+            inner.count(endpoint);
+            match $call.await {
+                Ok(v) => {
+                    inner.pacer.passed();
+                    break Ok(v);
+                }
+                Err(e) => {
+                    inner.count_error(endpoint);
+                    if is_auth_error(&e) && !logged_in_again {
+                        logged_in_again = true;
+                        if let Err(login) = inner.relogin(seen).await {
+                            break Err(login);
                         }
+                        continue;
+                    }
+                    match inner.read_retry(&e, attempt) {
+                        Some(wait) if attempt + 1 < READ_ATTEMPTS => {
+                            attempt += 1;
+                            debug!(endpoint, attempt, ?wait, "read failed; trying again");
+                            tokio::time::sleep(wait).await;
+                        }
+                        _ => break Err(inner.rest_error(endpoint, e)),
                     }
                 }
             }
@@ -171,20 +193,26 @@ macro_rules! read {
 /// A money-moving call, sent at most once. "Not logged in" is refused by projectx-client before anything is
 /// sent, so it is fixed by logging in and sending the call for the first time; every other failure is final.
 macro_rules! mutate {
-    ($inner:expr, $endpoint:expr, $call:expr) => {{
+    ($inner:expr, $endpoint:expr, $class:expr, $call:expr) => {{
         let inner: &Arc<Inner> = $inner;
         let endpoint: &'static str = $endpoint;
-        let seen = inner.login_generation();
-        inner.count(endpoint);
-        let mut result: Result<(), px::Error> = $call.await;
-        let mut login_failure = None;
-        if matches!(result, Err(px::Error::NotAuthenticated)) {
-            match inner.relogin(seen).await {
-                Ok(()) => result = $call.await,
-                Err(e) => login_failure = Some(e),
+        let class: CallClass = $class;
+        match inner.admit_mutation(endpoint, class).await {
+            Err(refused) => refused,
+            Ok(()) => {
+                let seen = inner.login_generation();
+                inner.count(endpoint);
+                let mut result: Result<(), px::Error> = $call.await;
+                let mut login_failure = None;
+                if matches!(result, Err(px::Error::NotAuthenticated)) {
+                    match inner.relogin(seen).await {
+                        Ok(()) => result = $call.await,
+                        Err(e) => login_failure = Some(e),
+                    }
+                }
+                inner.finish_mutation(endpoint, seen, result, login_failure)
             }
         }
-        inner.finish_mutation(endpoint, seen, result, login_failure)
     }};
 }
 
@@ -211,9 +239,13 @@ impl Session {
             .map_err(|e| GatewayError::Config(e.to_string()))?;
         let px_creds = px::Credentials::new(creds.user_name(), creds.api_key())
             .map_err(|e| GatewayError::Config(e.to_string()))?;
+        // Pacing and retries are ours (crate::pacer): the client's limiter cools every call down for a whole
+        // minute after a 429 without Retry-After, and its retries of reads wait that minute too.
         let client = px::Client::builder(px_creds)
             .endpoints(px_endpoints)
             .timeout(options.request_timeout)
+            .disable_rate_limits()
+            .max_retries(0)
             .build()
             .map_err(|e| GatewayError::Config(e.to_string()))?;
         let px_accounts = accounts
@@ -241,6 +273,7 @@ impl Session {
             quotes: Mutex::default(),
             contracts: Mutex::default(),
             stats: Mutex::default(),
+            pacer: Pacer::new(options.rate_budget),
             login: tokio::sync::Mutex::new(0),
             login_gen: AtomicU64::new(0),
             up: [watch::Sender::new(false), watch::Sender::new(false)],
@@ -257,14 +290,10 @@ impl Session {
             tasks: Vec::new(),
         };
 
-        inner.count("Auth/loginKey");
-        let login = tokio::time::timeout(deadline, inner.client.authenticate()).await;
+        let login = tokio::time::timeout(deadline, inner.login()).await;
         match login {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                inner.count_error("Auth/loginKey");
-                return Err(GatewayError::Login(inner.clean(&e.to_string())));
-            }
+            Ok(Err(e)) => return Err(e),
             Err(_) => {
                 inner.count_error("Auth/loginKey");
                 return Err(GatewayError::Login("timed out".into()));
@@ -456,7 +485,7 @@ impl Session {
             contract_id,
         };
         let inner = &self.inner;
-        mutate!(inner, "Position/closeContract", async {
+        mutate!(inner, "Position/closeContract", CallClass::Exit, async {
             inner.client.close_contract(&request).await.map(|_| ())
         })
     }
@@ -479,13 +508,18 @@ impl Session {
             return rejected(format!("invalid partial close size {size}"));
         };
         let inner = &self.inner;
-        mutate!(inner, "Position/partialCloseContract", async {
-            inner
-                .client
-                .partial_close_contract(&request)
-                .await
-                .map(|_| ())
-        })
+        mutate!(
+            inner,
+            "Position/partialCloseContract",
+            CallClass::Exit,
+            async {
+                inner
+                    .client
+                    .partial_close_contract(&request)
+                    .await
+                    .map(|_| ())
+            }
+        )
     }
 
     /// `Order/cancel`. Never retried.
@@ -499,7 +533,7 @@ impl Session {
             order_id,
         };
         let inner = &self.inner;
-        mutate!(inner, "Order/cancel", async {
+        mutate!(inner, "Order/cancel", CallClass::Exit, async {
             inner.client.cancel_order(&request).await.map(|_| ())
         })
     }
@@ -522,7 +556,7 @@ impl Session {
             return rejected("invalid modification");
         };
         let inner = &self.inner;
-        mutate!(inner, "Order/modify", async {
+        mutate!(inner, "Order/modify", CallClass::Other, async {
             inner.client.modify_order(&request).await.map(|_| ())
         })
     }
@@ -557,7 +591,7 @@ impl Session {
             Err(e) => return rejected(format!("invalid stop order: {e}")),
         };
         let inner = &self.inner;
-        mutate!(inner, "Order/place", async {
+        mutate!(inner, "Order/place", CallClass::Other, async {
             let placed = inner.client.place_order(&request).await?;
             info!(
                 order = placed.order_id.get(),
@@ -768,17 +802,78 @@ impl Inner {
         if *generation != seen {
             return Ok(());
         }
-        self.count("Auth/loginKey");
-        if let Err(e) = self.client.authenticate().await {
-            self.count_error("Auth/loginKey");
-            let detail = self.clean(&e.to_string());
-            warn!(error = %detail, "re-login failed");
-            return Err(GatewayError::Login(detail));
+        if let Err(e) = self.login().await {
+            warn!(error = %e, "re-login failed");
+            return Err(e);
         }
         *generation += 1;
         self.login_gen.store(*generation, Ordering::Release);
         info!("logged in again");
         Ok(())
+    }
+
+    /// `Auth/loginKey`, paced and counted.
+    async fn login(&self) -> Result<(), GatewayError> {
+        const EP: &str = "Auth/loginKey";
+        if let Err(wait) = self.pacer.admit(CallClass::Other, ADMISSION_WAIT).await {
+            return Err(GatewayError::Login(format!(
+                "not sent: the REST budget is spent for another {wait:?}"
+            )));
+        }
+        self.count(EP);
+        match self.client.authenticate().await {
+            Ok(()) => {
+                self.pacer.passed();
+                Ok(())
+            }
+            Err(e) => {
+                self.count_error(EP);
+                self.note_throttle(&e);
+                Err(GatewayError::Login(self.clean(&e.to_string())))
+            }
+        }
+    }
+
+    /// A 429 slows the whole session down (see [`crate::pacer`]).
+    fn note_throttle(&self, e: &px::Error) {
+        if let px::Error::ProviderRateLimited { retry_after, .. } = e {
+            let cool = self
+                .pacer
+                .throttled(Some(*retry_after), tokio::time::Instant::now());
+            warn!(?cool, "the gateway answered 429: slowing down");
+        }
+    }
+
+    /// Whether a failed read is worth another attempt, and after how long (a 429's wait is the pacer's).
+    fn read_retry(&self, e: &px::Error, attempt: u32) -> Option<Duration> {
+        let backoff = READ_RETRY_FIRST.saturating_mul(1 << attempt.min(8));
+        match e {
+            px::Error::ProviderRateLimited { .. } => {
+                self.note_throttle(e);
+                Some(Duration::ZERO)
+            }
+            px::Error::UnexpectedStatus { status } if *status >= 500 => Some(backoff),
+            px::Error::Transport(t) if t.is_timeout() || t.is_connect() => Some(backoff),
+            _ => None,
+        }
+    }
+
+    /// Admission of a money-moving call; refused (never sent) when the budget stays spent past the wait.
+    async fn admit_mutation(
+        &self,
+        endpoint: &'static str,
+        class: CallClass,
+    ) -> Result<(), CallOutcome> {
+        let wait = match class {
+            CallClass::Exit => EXIT_ADMISSION_WAIT,
+            CallClass::Other => ADMISSION_WAIT,
+        };
+        self.pacer.admit(class, wait).await.map_err(|next| {
+            warn!(endpoint, ?next, "REST budget spent: call not sent");
+            rejected(format!(
+                "not sent: the REST budget is spent for another {next:?}"
+            ))
+        })
     }
 
     /// The end of a money-moving call: count, schedule a re-login after a 401, classify.
@@ -794,10 +889,14 @@ impl Inner {
             return rejected(format!("not sent: {e}"));
         }
         let error = match result {
-            Ok(()) => return CallOutcome::Done,
+            Ok(()) => {
+                self.pacer.passed();
+                return CallOutcome::Done;
+            }
             Err(e) => e,
         };
         self.count_error(endpoint);
+        self.note_throttle(&error);
         if matches!(error, px::Error::UnexpectedStatus { status: 401 }) {
             let inner = Arc::clone(self);
             tokio::spawn(async move {
@@ -1150,11 +1249,21 @@ impl Inner {
     /// `Auth/validate`; any failure means a full re-login.
     async fn check_token(&self) -> bool {
         let seen = self.login_generation();
+        if self
+            .pacer
+            .admit(CallClass::Other, ADMISSION_WAIT)
+            .await
+            .is_err()
+        {
+            // No budget to validate: keep the token; the next check comes soon (see keep_token).
+            return false;
+        }
         self.count("Auth/validate");
         match self.client.validate_session().await {
             Ok(()) => true,
             Err(e) => {
                 self.count_error("Auth/validate");
+                self.note_throttle(&e);
                 warn!(error = %self.clean(&e.to_string()), "token validation failed; logging in again");
                 self.relogin(seen).await.is_ok()
             }
