@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -17,6 +18,8 @@ pub const KEEP_SNAPSHOTS: i64 = 3;
 
 /// The most requests one group commit takes off the queue.
 const MAX_BATCH: usize = 4096;
+/// How long a batch of only queued (unwaited) appends waits for more before it commits.
+const LINGER: Duration = Duration::from_millis(2);
 
 pub(crate) type Reply<T> = SyncSender<Result<T, StoreError>>;
 
@@ -30,6 +33,8 @@ pub(crate) enum Write {
         lines: Vec<JournalLine>,
         reply: Reply<i64>,
         last_seq: i64,
+        /// Queued without a waiter ([`crate::Store::append_queued`]): may wait for company.
+        lazy: bool,
     },
     Snapshot {
         upto_seq: i64,
@@ -95,6 +100,10 @@ pub(crate) struct Writer {
 }
 
 const JOURNAL: &str = "writing the journal";
+
+fn is_lazy(req: &Req) -> bool {
+    matches!(req, Req::Write(Write::Append { lazy: true, .. }))
+}
 
 fn last_assigned_seq(conn: &Connection) -> Result<i64, rusqlite::Error> {
     conn.query_row(
@@ -218,6 +227,21 @@ impl Writer {
                 match rx.try_recv() {
                     Ok(req) => batch.push(req),
                     Err(_) => break,
+                }
+            }
+            // Nobody waits on any of these: let more join the transaction, until someone does.
+            if batch.iter().all(is_lazy) {
+                let deadline = Instant::now() + LINGER;
+                while batch.len() < MAX_BATCH {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let Ok(req) = rx.recv_timeout(left) else {
+                        break;
+                    };
+                    let lazy = is_lazy(&req);
+                    batch.push(req);
+                    if !lazy {
+                        break;
+                    }
                 }
             }
             let mut group = Vec::new();
