@@ -21,8 +21,11 @@ pub trait Daemon: Send + Sync + 'static {
     /// Decisions as they are taken (within the event-loop turn that took them).
     fn decisions(&self) -> broadcast::Receiver<DecisionRecord>;
     /// The trading day's decisions (newest last), filtered.
-    fn decision_history(&self, since: Option<jiff::Timestamp>, account: Option<i64>)
-    -> Vec<DecisionRecord>;
+    fn decision_history(
+        &self,
+        since: Option<jiff::Timestamp>,
+        account: Option<i64>,
+    ) -> Vec<DecisionRecord>;
     /// The effective rules per account.
     fn rules(&self) -> Vec<AccountRules>;
     /// Holidays and session windows.

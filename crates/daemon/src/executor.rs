@@ -191,7 +191,13 @@ impl Executor {
         }
     }
 
-    pub fn run(&mut self, session: Arc<Session>, job: Job) {
+    /// Start a job; `metrics`, when given, gets the time from now to the gateway's answer.
+    pub fn run(
+        &mut self,
+        session: Arc<Session>,
+        job: Job,
+        metrics: Option<Arc<crate::metrics::Metrics>>,
+    ) {
         if let Some(key) = job.key() {
             let mut guard = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
             if !guard.insert(key.clone()) {
@@ -211,8 +217,12 @@ impl Executor {
             self.tag_seq.fetch_add(1, Ordering::Relaxed)
         );
         let key = job.key();
+        let started = std::time::Instant::now();
         self.tasks.spawn(async move {
             let (outcome, read_back) = execute(session, job, tag).await;
+            if let Some(m) = metrics {
+                m.enforcement.record(started.elapsed());
+            }
             if let Some(key) = key {
                 in_flight
                     .lock()

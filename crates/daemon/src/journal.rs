@@ -103,6 +103,19 @@ impl Journal {
         }]);
     }
 
+    /// An admin action the engine does not see (dry-run switched, config reloaded): a `note` line, which
+    /// replay skips, kept so that the journal says who changed what and why.
+    pub fn note(&self, t: Timestamp, data: &serde_json::Value) {
+        let line =
+            serde_json::json!({"t": t.to_string(), "kind": "note", "data": data}).to_string();
+        self.append(vec![JournalLine {
+            t,
+            kind: Kind::Admin,
+            account: None,
+            line,
+        }]);
+    }
+
     /// Time passing with no input (a timer fired): replay needs it to fire the same timers.
     pub fn clock(&self, t: Timestamp) {
         let line = format!(r#"{{"t":"{t}","kind":"clock"}}"#);

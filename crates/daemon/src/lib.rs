@@ -5,12 +5,15 @@
 //! decision and outcome to the store before it has effects and rebuilds the engine on start;
 //! [`logging`] sets up console and rotating-file logs.
 
+pub mod control;
 pub mod executor;
 pub mod export;
 pub mod journal;
 pub mod logging;
+pub mod metrics;
 pub mod runner;
 pub mod setup;
+pub mod view;
 
 pub use runner::{Hooks, run};
 pub use setup::{DaemonConfig, LoginPlan, from_dir};

@@ -12,6 +12,7 @@ mod merge;
 mod rules;
 pub mod state;
 mod timers;
+pub mod usage;
 
 use std::sync::Arc;
 

@@ -673,6 +673,11 @@ impl Session {
         lock(&self.inner.stats).clone()
     }
 
+    /// Whether each hub is connected and subscribed right now.
+    pub fn hubs_up(&self) -> [(HubKind, bool); 2] {
+        HUBS.map(|hub| (hub, *self.inner.up[idx(hub)].borrow()))
+    }
+
     /// The accounts this session watches.
     pub fn watched_accounts(&self) -> &[AccountId] {
         &self.inner.accounts

@@ -60,7 +60,8 @@ pub fn parse_line(text: &str) -> Result<Option<Parsed>, String> {
     let item = match kind {
         "clock" => Item::Clock,
         "restart" => Item::Restart,
-        "decision" | "outcome" => Item::Skip,
+        // `note`: an admin action outside the engine (dry-run switched, config reloaded), kept for the audit.
+        "decision" | "outcome" | "note" => Item::Skip,
         "account" => Item::Event(Event::Account(
             normalize::account(&payload::<WireAccount>(data()?)?).map_err(s)?,
         )),

@@ -18,9 +18,17 @@ use model::event::{Event, OrderStatus, OrderUpdate, PositionUpdate};
 use model::ids::{AccountId, ContractId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::control::{AdminQueued, Control, Published};
 use crate::executor::{Executor, jobs};
 use crate::journal::Journal;
+use crate::metrics::Metrics;
 use crate::setup::DaemonConfig;
+use crate::view;
+
+/// A view changed only by quotes is published at most this often (a change of anything else at once).
+const QUOTE_PUBLISH_EVERY: Duration = Duration::from_millis(100);
+
+mod admin;
 
 /// How long shutdown waits for enforcement in flight.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(4);
@@ -43,6 +51,16 @@ pub struct Hooks {
     /// For tests of that watchdog only: each duration received blocks the loop's thread that long, as a
     /// stuck loop would.
     pub stall: Option<mpsc::Receiver<Duration>>,
+    /// Receives the internal API's bound address once it listens.
+    pub api_addr: Option<oneshot::Sender<std::net::SocketAddr>>,
+}
+
+/// One hub of one login, as the status shows it.
+#[derive(Debug, Clone)]
+struct HubTrack {
+    up: bool,
+    since: Option<Timestamp>,
+    reconnects: u64,
 }
 
 struct Loop {
@@ -58,6 +76,23 @@ struct Loop {
     decisions: Vec<Decision>,
     /// Malformed gateway payloads skipped so far.
     malformed: u64,
+    // What the internal API shows.
+    metrics: Arc<Metrics>,
+    published: Arc<Published>,
+    view_tx: tokio::sync::watch::Sender<Arc<api::View>>,
+    login_names: Vec<String>,
+    /// The watched accounts, in id order.
+    watched: Vec<AccountId>,
+    hubs: Vec<[HubTrack; 2]>,
+    started_at: Timestamp,
+    last_event_at: Option<Timestamp>,
+    /// Something besides quotes changed since the last published view.
+    dirty: bool,
+    /// Quotes changed the view since the last publication.
+    quotes_dirty: bool,
+    last_publish: tokio::time::Instant,
+    risk_path: Option<std::path::PathBuf>,
+    day_start_seen: Option<Timestamp>,
 }
 
 /// Run the daemon until `shutdown` completes: stop inputs, drain or journal enforcement in flight, flush
@@ -111,6 +146,61 @@ pub async fn run(
     }
     let subscribed = vec![BTreeSet::new(); sessions.len()];
     let dry_run = config.risk.global.dry_run;
+    let mut watched: Vec<AccountId> = session_of.keys().copied().collect();
+    watched.sort_unstable();
+    let started_at = Timestamp::now();
+    let published = Arc::new(Published::new(
+        view::account_rules(&config.risk, &watched),
+        view::holidays(&config.risk, started_at),
+    ));
+    // Today's decisions so far, for `/v1/decisions` after a restart.
+    if let Some(day_start) = engine.state().day_start {
+        match store.lines_between(day_start, Timestamp::MAX) {
+            Ok(lines) => published.preload(
+                lines
+                    .iter()
+                    .filter(|l| l.kind == store::Kind::Decision)
+                    .filter_map(|l| view::record_from_line(&l.line)),
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot read today's decisions from the journal"),
+        }
+    }
+    let metrics = Arc::new(Metrics::default());
+    let login_names: Vec<String> = config.logins.iter().map(|l| l.name.clone()).collect();
+    let hubs = vec![
+        [
+            HubTrack {
+                up: false,
+                since: None,
+                reconnects: 0
+            },
+            HubTrack {
+                up: false,
+                since: None,
+                reconnects: 0
+            },
+        ];
+        sessions.len()
+    ];
+    let (view_tx, view_rx) = tokio::sync::watch::channel(Arc::new(view::build(
+        &engine,
+        &watched,
+        started_at,
+        empty_status(started_at, dry_run),
+    )));
+    let (admin_tx, mut admin_rx) = mpsc::channel::<AdminQueued>(64);
+    let control = Control {
+        view: view_rx,
+        published: published.clone(),
+        admin: admin_tx,
+        metrics: metrics.clone(),
+        sessions: login_names
+            .iter()
+            .cloned()
+            .zip(sessions.iter().cloned())
+            .collect(),
+        journal: journal.clone(),
+    };
     let mut lp = Loop {
         engine,
         journal,
@@ -122,10 +212,55 @@ pub async fn run(
         dry_run,
         decisions: Vec::new(),
         malformed: 0,
+        metrics,
+        published,
+        view_tx,
+        login_names,
+        watched,
+        hubs,
+        started_at,
+        last_event_at: None,
+        dirty: true,
+        quotes_dirty: false,
+        last_publish: tokio::time::Instant::now(),
+        risk_path: config.risk_path.clone(),
+        day_start_seen: None,
     };
     for i in 0..lp.sessions.len() {
         lp.reconcile(i).await;
     }
+    lp.publish();
+    let server = if config.api_listen.is_empty() {
+        None
+    } else {
+        let listen = config
+            .api_listen
+            .parse()
+            .map_err(|e| anyhow::anyhow!("api listen address `{}`: {e}", config.api_listen))?;
+        // Enforcement never depends on the API: if it cannot listen, the daemon says so and enforces anyway
+        // (status clients then report it unreachable).
+        match api::start(
+            api::ServerConfig {
+                listen,
+                data_dir: config.data_dir.clone(),
+            },
+            Arc::new(control),
+        )
+        .await
+        {
+            Ok(server) => {
+                tracing::info!(addr = %server.local_addr, "internal API listening");
+                if let Some(tx) = lp.hooks.api_addr.take() {
+                    let _ = tx.send(server.local_addr);
+                }
+                Some(server)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the internal API cannot start: enforcing without it");
+                None
+            }
+        }
+    };
     if let Some(tap) = lp.hooks.feed_tap.take() {
         let _ = tap.send(feed_tx.clone());
     }
@@ -164,7 +299,14 @@ pub async fn run(
                 }
                 lp.handle(Event::Outcome(outcome), t).await;
             }
+            Some((request, reply)) = admin_rx.recv() => {
+                let answer = lp.admin(request).await;
+                let _ = reply.send(answer);
+            }
             Some((t, feed)) = feed_rx.recv() => lp.feed(t, feed).await,
+            () = tokio::time::sleep_until(lp.last_publish + QUOTE_PUBLISH_EVERY), if lp.quotes_dirty => {
+                lp.dirty = true;
+            }
             Some(probe) = recv_opt(&mut pulse) => {
                 let _ = probe.send(());
             }
@@ -185,6 +327,12 @@ pub async fn run(
         }
         lp.executor.reap();
         lp.journal.maybe_snapshot(&lp.engine, false);
+        if lp.dirty {
+            lp.publish();
+        }
+    }
+    if let Some(server) = server {
+        server.shutdown().await;
     }
 
     // Shutdown: no new inputs; enforcement in flight finishes or is abandoned (it is journaled already).
@@ -213,11 +361,97 @@ pub async fn run(
 }
 
 impl Loop {
+    /// Build the view and hand it to the API (every stream client sees it in the same turn).
+    fn publish(&mut self) {
+        let now = Timestamp::now();
+        self.track_hubs(now);
+        if let Some(day_start) = self.engine.state().day_start
+            && self.day_start_seen != Some(day_start)
+        {
+            self.day_start_seen = Some(day_start);
+            self.published.trim_before(day_start);
+        }
+        let status = self.status(now);
+        let v = view::build(&self.engine, &self.watched, now, status);
+        self.view_tx.send_replace(Arc::new(v));
+        self.dirty = false;
+        self.quotes_dirty = false;
+        self.last_publish = tokio::time::Instant::now();
+    }
+
+    fn status(&self, now: Timestamp) -> api::Status {
+        let mut s = empty_status(self.started_at, self.dry_run);
+        s.uptime_secs = now.duration_since(self.started_at).as_secs();
+        s.hubs = self
+            .hubs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, pair)| {
+                let login = self.login_names.get(i).cloned().unwrap_or_default();
+                pair.iter()
+                    .zip(["user", "market"])
+                    .map(move |(h, name)| api::HubState {
+                        login: login.clone(),
+                        hub: name.into(),
+                        up: h.up,
+                        since: h.since,
+                        reconnects: h.reconnects,
+                    })
+            })
+            .collect();
+        s.enforcement_online = !s.hubs.is_empty() && s.hubs.iter().all(|h| h.up);
+        s.last_event_at = self.last_event_at;
+        s.last_event_age_ms = self.last_event_at.map(|t| {
+            now.duration_since(t)
+                .as_millis()
+                .try_into()
+                .unwrap_or(i64::MAX)
+        });
+        s.journal_degraded = self.journal.is_degraded();
+        s.malformed_payloads = self.malformed;
+        s.rest_errors = self
+            .sessions
+            .iter()
+            .map(|x| {
+                x.rest_stats()
+                    .endpoints
+                    .values()
+                    .map(|e| e.errors)
+                    .sum::<u64>()
+            })
+            .sum();
+        s
+    }
+
+    /// Read each session's hub states; count a reconnect when a hub comes back up.
+    fn track_hubs(&mut self, t: Timestamp) {
+        for (i, session) in self.sessions.iter().enumerate() {
+            for (j, (_, up)) in session.hubs_up().into_iter().enumerate() {
+                let h = &mut self.hubs[i][j];
+                if h.up != up {
+                    if up && h.since.is_some() {
+                        h.reconnects += 1;
+                        self.metrics
+                            .hub_reconnects
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    h.up = up;
+                    h.since = Some(t);
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
     async fn feed(&mut self, t: Timestamp, feed: Feed) {
         match feed {
             Feed::Event(e) => self.handle(e, t).await,
             Feed::Malformed { what, error } => {
                 self.malformed += 1;
+                self.metrics
+                    .malformed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.dirty = true;
                 if let Some(tx) = &self.hooks.malformed {
                     let _ = tx.send(self.malformed);
                 }
@@ -228,7 +462,10 @@ impl Loop {
                     "malformed gateway payload skipped"
                 );
             }
-            Feed::Connection(state) => tracing::info!(?state, "gateway connection"),
+            Feed::Connection(state) => {
+                tracing::info!(?state, "gateway connection");
+                self.track_hubs(t);
+            }
             Feed::Resynced => {
                 for i in 0..self.sessions.len() {
                     self.reconcile(i).await;
@@ -246,6 +483,15 @@ impl Loop {
     /// Journal, decide, act: one input.
     async fn handle(&mut self, event: Event, t: Timestamp) {
         let t = self.stamp(t);
+        self.metrics.event(event_kind(&event));
+        if !matches!(event, Event::Outcome(_) | Event::Admin(_)) {
+            self.last_event_at = Some(t);
+        }
+        if matches!(event, Event::Quote(_)) {
+            self.quotes_dirty = true;
+        } else {
+            self.dirty = true;
+        }
         if let Some(contract) = contract_of(&event) {
             self.ensure_contract(&event, contract, t).await;
         }
@@ -277,7 +523,10 @@ impl Loop {
             return;
         }
         self.journal.decisions(decisions);
+        self.dirty = true;
         for d in decisions.iter() {
+            self.metrics.decision(d.rule.to_string(), d.action.name());
+            self.published.decision(view::decision_record(d));
             tracing::info!(account = %d.account, rule = %d.rule, action = d.action.name(), reason = %d.reason, dry_run = d.dry_run, "decision");
             if let Some(tx) = &self.hooks.decisions {
                 let _ = tx.send(d.clone());
@@ -289,7 +538,8 @@ impl Loop {
                 continue;
             };
             for job in jobs(d, self.engine.state()) {
-                self.executor.run(self.sessions[i].clone(), job);
+                self.executor
+                    .run(self.sessions[i].clone(), job, Some(self.metrics.clone()));
             }
         }
         decisions.clear();
@@ -438,6 +688,35 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+fn empty_status(started_at: Timestamp, dry_run: bool) -> api::Status {
+    api::Status {
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at,
+        uptime_secs: 0,
+        dry_run,
+        hubs: Vec::new(),
+        last_event_at: None,
+        last_event_age_ms: None,
+        enforcement_online: false,
+        journal_degraded: false,
+        malformed_payloads: 0,
+        rest_errors: 0,
+    }
+}
+
+fn event_kind(event: &Event) -> &'static str {
+    match event {
+        Event::Quote(_) => "quote",
+        Event::Position(_) => "position",
+        Event::Order(_) => "order",
+        Event::Trade(_) => "trade",
+        Event::Account(_) => "account",
+        Event::Contract(_) => "contract",
+        Event::Outcome(_) => "outcome",
+        Event::Admin(_) => "admin",
     }
 }
 
