@@ -25,8 +25,11 @@
 //! per 60 s per login, which `gateway` does not let a caller change, so the breach phase gives each account
 //! its own login (100 closes per login) and the load phase keeps the probes under 200 calls per minute.
 //!
+//! 4. with `--api-load`, the same while 10 clients hold the internal API's stream open and `/v1/accounts` is
+//!    polled 100 times per second (issue 5: enforcement p99 may rise by at most 20%).
+//!
 //! Run: `cargo run --release -p daemon --example enforcement_bench -- [all|breach|load] [--breaches N]
-//! [--rate QUOTES_PER_S] [--secs S] [--probe-ms MS]`.
+//! [--rate QUOTES_PER_S] [--secs S] [--probe-ms MS] [--api-load]`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -138,6 +141,71 @@ fn sim_config() -> SimConfig {
 
 /// `--nagle`: leave Nagle's algorithm on for the simulator's sockets (axum's default).
 static NAGLE: AtomicBool = AtomicBool::new(false);
+/// `--api-load`: 10 stream clients and 100 `/v1/accounts` polls per second against the daemon's API.
+static API_LOAD: AtomicBool = AtomicBool::new(false);
+const API_STREAM_CLIENTS: usize = 10;
+const API_POLLS_PER_SEC: u64 = 100;
+
+/// Counters of the API load, printed at the end of a phase.
+#[derive(Default)]
+struct ApiLoadStats {
+    polls_ok: std::sync::atomic::AtomicU64,
+    polls_failed: std::sync::atomic::AtomicU64,
+    stream_bytes: std::sync::atomic::AtomicU64,
+}
+
+/// Start the API load against the daemon's internal API (the trader token from its data dir).
+fn start_api_load(addr: std::net::SocketAddr, data_dir: &Path) -> Arc<ApiLoadStats> {
+    let token = std::fs::read_to_string(data_dir.join("api").join("trader.token"))
+        .expect("the trader token")
+        .trim()
+        .to_owned();
+    let stats = Arc::new(ApiLoadStats::default());
+    let http = reqwest::Client::new();
+    for _ in 0..API_STREAM_CLIENTS {
+        let (http, token, stats) = (http.clone(), token.clone(), stats.clone());
+        tokio::spawn(async move {
+            let mut r = http
+                .get(format!("http://{addr}/v1/stream"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("stream");
+            assert!(r.status().is_success(), "stream: {}", r.status());
+            while let Ok(Some(chunk)) = r.chunk().await {
+                stats.stream_bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            }
+        });
+    }
+    let s2 = stats.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / API_POLLS_PER_SEC));
+        loop {
+            tick.tick().await;
+            let ok = http
+                .get(format!("http://{addr}/v1/accounts"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                s2.polls_ok.fetch_add(1, Ordering::Relaxed);
+            } else {
+                s2.polls_failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    stats
+}
+
+fn report_api_load(stats: &ApiLoadStats) {
+    println!(
+        "  API load: {API_STREAM_CLIENTS} stream clients received {} KB; /v1/accounts polls ok {}, failed {}",
+        stats.stream_bytes.load(Ordering::Relaxed) / 1024,
+        stats.polls_ok.load(Ordering::Relaxed),
+        stats.polls_failed.load(Ordering::Relaxed)
+    );
+}
 
 /// The simulator's listener on 127.0.0.1, port 0. axum does not set TCP_NODELAY on accepted sockets, so a
 /// small hub frame written while the previous one is unacknowledged waits for the receiver's delayed ACK
@@ -406,6 +474,7 @@ struct Daemon {
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     data_dir: PathBuf,
+    api_load: Option<Arc<ApiLoadStats>>,
 }
 
 async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -> Daemon {
@@ -424,9 +493,11 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
     let (tx, mut hook) = broadcast::channel::<Decision>(4096);
     let (ready_tx, ready_rx) = oneshot::channel();
     let (stop, stop_rx) = oneshot::channel::<()>();
+    let (api_tx, api_rx) = oneshot::channel();
     let hooks = daemon::Hooks {
         decisions: Some(tx),
         ready: Some(ready_tx),
+        api_addr: Some(api_tx),
         ..daemon::Hooks::default()
     };
     let task = tokio::spawn(daemon::run(
@@ -440,6 +511,16 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
         .await
         .expect("daemon ready in time")
         .unwrap();
+    let api_load = if API_LOAD.load(Ordering::Relaxed) {
+        let addr = api_rx.await.expect("the internal API listens");
+        let stats = start_api_load(addr, &data_dir);
+        println!(
+            "  API load on: {API_STREAM_CLIENTS} stream clients, {API_POLLS_PER_SEC} /v1/accounts polls/s at {addr}"
+        );
+        Some(stats)
+    } else {
+        None
+    };
     // Timestamp decisions as the hook delivers them.
     let (dtx, decisions) = mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -460,6 +541,7 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
         stop,
         task,
         data_dir,
+        api_load,
     }
 }
 
@@ -483,6 +565,9 @@ impl Daemon {
     }
 
     async fn stop(self) -> PathBuf {
+        if let Some(stats) = &self.api_load {
+            report_api_load(stats);
+        }
         let _ = self.stop.send(());
         tokio::time::timeout(Duration::from_secs(10), self.task)
             .await
@@ -939,6 +1024,7 @@ async fn main() {
             "--secs" => secs = value().parse().unwrap(),
             "--probe-ms" => probe_ms = value().parse().unwrap(),
             "--nagle" => NAGLE.store(true, Ordering::Relaxed),
+            "--api-load" => API_LOAD.store(true, Ordering::Relaxed),
             "all" | "breach" | "load" => phase = a,
             other => panic!("unknown argument {other}"),
         }

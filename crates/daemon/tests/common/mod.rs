@@ -24,12 +24,15 @@ pub struct Rig {
     daemon: tokio::task::JoinHandle<anyhow::Result<()>>,
     pub sim: sim::SimHandle,
     pub data_dir: std::path::PathBuf,
+    /// The daemon's internal API.
+    pub api: std::net::SocketAddr,
 }
 
 pub type Started = (
     broadcast::Receiver<Decision>,
     oneshot::Sender<()>,
     tokio::task::JoinHandle<anyhow::Result<()>>,
+    std::net::SocketAddr,
 );
 
 /// Start a daemon on `data_dir` against the simulator at `base`; returns once it is ready.
@@ -38,13 +41,22 @@ pub async fn start_daemon(rules: &str, base: &str, data_dir: &Path) -> Started {
     let data_dir = data_dir.to_path_buf();
     let risk = config::parse_risk_config(rules, Path::new("rules.yaml"), None).unwrap();
     let login = daemon::LoginPlan::at(&base, "demo", "demo", vec![model::ids::AccountId(ACCOUNT)]);
-    let config = daemon::DaemonConfig::in_code(risk, vec![login], data_dir.clone());
+    let mut config = daemon::DaemonConfig::in_code(risk, vec![login], data_dir.clone());
+    // The rules also live in a file, so that an admin reload has something to read.
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let risk_path = data_dir.join("risk_config.yaml");
+    if !risk_path.exists() {
+        std::fs::write(&risk_path, rules).unwrap();
+    }
+    config.risk_path = Some(risk_path);
     let (tx, decisions) = broadcast::channel(1024);
     let (ready_tx, ready_rx) = oneshot::channel();
     let (stop, stop_rx) = oneshot::channel::<()>();
+    let (api_tx, api_rx) = oneshot::channel();
     let hooks = daemon::Hooks {
         decisions: Some(tx),
         ready: Some(ready_tx),
+        api_addr: Some(api_tx),
         ..daemon::Hooks::default()
     };
     let daemon = tokio::spawn(daemon::run(
@@ -58,7 +70,11 @@ pub async fn start_daemon(rules: &str, base: &str, data_dir: &Path) -> Started {
         .await
         .expect("ready in time")
         .unwrap();
-    (decisions, stop, daemon)
+    let api = tokio::time::timeout(Duration::from_secs(10), api_rx)
+        .await
+        .expect("the API listens in time")
+        .expect("the API started");
+    (decisions, stop, daemon, api)
 }
 
 pub async fn rig(rules: &str, name: &str) -> Rig {
@@ -70,7 +86,7 @@ pub async fn rig(rules: &str, name: &str) -> Rig {
     let data_dir =
         std::env::temp_dir().join(format!("riskguard-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let (decisions, stop, daemon) = start_daemon(rules, &base, &data_dir).await;
+    let (decisions, stop, daemon, api) = start_daemon(rules, &base, &data_dir).await;
     let http = reqwest::Client::new();
     let login: Value = http
         .post(format!("{base}/api/Auth/loginKey"))
@@ -92,6 +108,7 @@ pub async fn rig(rules: &str, name: &str) -> Rig {
         daemon,
         sim,
         data_dir,
+        api,
     }
 }
 
@@ -175,7 +192,9 @@ impl Rig {
             .expect("stops in time")
             .unwrap()
             .unwrap();
-        let (decisions, stop, daemon) = start_daemon(&self.rules, &self.base, &self.data_dir).await;
+        let (decisions, stop, daemon, api) =
+            start_daemon(&self.rules, &self.base, &self.data_dir).await;
+        self.api = api;
         self.decisions = decisions;
         self.stop = Some(stop);
         self.daemon = daemon;
