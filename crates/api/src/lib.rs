@@ -5,9 +5,23 @@
 //! from the latest published [`types::View`] (the loop publishes one after every change, quotes throttled),
 //! admin actions go to the daemon's loop as [`types::AdminRequest`]s and come back answered.
 
+mod admin;
+mod auth;
+pub mod client;
+mod error;
+pub mod files;
+mod metrics;
+pub mod openapi;
+mod routes;
+mod server;
+mod stream;
 pub mod types;
 
 use std::sync::Arc;
+
+pub use files::{FileError, PasswordError, set_admin_password};
+pub use server::route_list;
+pub use stream::diff;
 
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -21,8 +35,11 @@ pub trait Daemon: Send + Sync + 'static {
     /// Decisions as they are taken (within the event-loop turn that took them).
     fn decisions(&self) -> broadcast::Receiver<DecisionRecord>;
     /// The trading day's decisions (newest last), filtered.
-    fn decision_history(&self, since: Option<jiff::Timestamp>, account: Option<i64>)
-    -> Vec<DecisionRecord>;
+    fn decision_history(
+        &self,
+        since: Option<jiff::Timestamp>,
+        account: Option<i64>,
+    ) -> Vec<DecisionRecord>;
     /// The effective rules per account.
     fn rules(&self) -> Vec<AccountRules>;
     /// Holidays and session windows.
@@ -68,6 +85,5 @@ impl Server {
 /// # Errors
 /// A non-loopback address, a port in use, or a data dir where the token files cannot be written.
 pub async fn start(config: ServerConfig, daemon: Arc<dyn Daemon>) -> Result<Server, String> {
-    let _ = (config, daemon);
-    Err("the internal API is not built yet".into())
+    server::start(config, daemon).await
 }
