@@ -5,9 +5,23 @@
 //! from the latest published [`types::View`] (the loop publishes one after every change, quotes throttled),
 //! admin actions go to the daemon's loop as [`types::AdminRequest`]s and come back answered.
 
+mod admin;
+mod auth;
+pub mod client;
+mod error;
+pub mod files;
+mod metrics;
+pub mod openapi;
+mod routes;
+mod server;
+mod stream;
 pub mod types;
 
 use std::sync::Arc;
+
+pub use files::{FileError, PasswordError, set_admin_password};
+pub use server::route_list;
+pub use stream::diff;
 
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -71,6 +85,5 @@ impl Server {
 /// # Errors
 /// A non-loopback address, a port in use, or a data dir where the token files cannot be written.
 pub async fn start(config: ServerConfig, daemon: Arc<dyn Daemon>) -> Result<Server, String> {
-    let _ = (config, daemon);
-    Err("the internal API is not built yet".into())
+    server::start(config, daemon).await
 }
