@@ -173,7 +173,9 @@ fn start_api_load(addr: std::net::SocketAddr, data_dir: &Path) -> Arc<ApiLoadSta
                 .expect("stream");
             assert!(r.status().is_success(), "stream: {}", r.status());
             while let Ok(Some(chunk)) = r.chunk().await {
-                stats.stream_bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                stats
+                    .stream_bytes
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
             }
         });
     }
