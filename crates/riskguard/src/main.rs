@@ -10,6 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin_cmd;
+mod status_cmd;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "riskguard",
@@ -64,6 +67,16 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Print a one-screen summary of the running daemon (over its internal API).
+    Status {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Administration of the daemon on this machine.
+    Admin {
+        #[command(subcommand)]
+        command: admin_cmd::AdminCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -82,6 +95,8 @@ fn main() -> ExitCode {
         Command::Replay { config, events } => replay(&config, &events),
         Command::CheckConfig { path } => check_config(&path),
         Command::Sim { listen, config } => sim(&listen, config.as_deref()),
+        Command::Status { data_dir } => status_cmd::run(data_dir),
+        Command::Admin { command } => admin_cmd::run(command),
     }
 }
 
