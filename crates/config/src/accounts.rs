@@ -327,7 +327,10 @@ fn read_login(ctx: &mut Ctx, at: &At<'_, '_>) -> (Option<Login>, Option<String>)
                     field,
                     key_path: key_path.clone(),
                 };
-                (Some(half(StoredField::UserName)), Some(half(StoredField::ApiKey)))
+                (
+                    Some(half(StoredField::UserName)),
+                    Some(half(StoredField::ApiKey)),
+                )
             }
             None => (None, None),
         },
@@ -492,7 +495,8 @@ mod tests {
 
     #[test]
     fn a_stored_credential_gives_both_halves() {
-        let text = "logins:\n  - name: main\n    credential: main\naccounts: [{ id: 1, login: main }]\n";
+        let text =
+            "logins:\n  - name: main\n    credential: main\naccounts: [{ id: 1, login: main }]\n";
         let c = parse(text, Path::new("a.yaml")).unwrap();
         assert_eq!(
             c.logins[0].user_name,

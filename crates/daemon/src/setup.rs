@@ -185,6 +185,25 @@ pub fn from_dir(config_dir: &Path, data_dir: PathBuf) -> Result<DaemonConfig, Se
     }
 }
 
+/// Log `login` in once and list the accounts the gateway shows it (id, name, canTrade), for
+/// `riskguard credentials check`. Errors name the login, never a secret.
+pub async fn check_login(
+    login: &LoginPlan,
+) -> anyhow::Result<Vec<(AccountId, String, Option<bool>)>> {
+    let (feed, _rx) = tokio::sync::mpsc::channel(64);
+    let session = gateway::Session::start(
+        login.endpoints.clone(),
+        login.credentials.clone(),
+        Vec::new(),
+        feed,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("login `{}`: {e}", login.name))?;
+    let accounts = session.accounts().await;
+    session.shutdown().await;
+    accounts.map_err(|e| anyhow::anyhow!("login `{}`: cannot list accounts: {e}", login.name))
+}
+
 /// The default data directory (CONFIG.md §6): `$XDG_DATA_HOME/riskguard`, else `~/.local/share/riskguard`;
 /// `%ProgramData%\riskguard` on Windows.
 pub fn default_data_dir() -> PathBuf {

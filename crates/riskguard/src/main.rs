@@ -10,6 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod credentials_cmd;
+mod service_cmd;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "riskguard",
@@ -64,6 +67,10 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Run riskguard as a service: install, uninstall, start, stop, status (systemd or Windows).
+    Service(service_cmd::ServiceArgs),
+    /// Store a login's user name and API key for the service (`set`), or log in once with them (`check`).
+    Credentials(credentials_cmd::CredentialsArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +89,8 @@ fn main() -> ExitCode {
         Command::Replay { config, events } => replay(&config, &events),
         Command::CheckConfig { path } => check_config(&path),
         Command::Sim { listen, config } => sim(&listen, config.as_deref()),
+        Command::Service(args) => service_cmd::main(args),
+        Command::Credentials(args) => credentials_cmd::main(args),
     }
 }
 
@@ -228,7 +237,9 @@ fn run(config_dir: &std::path::Path, data_dir: Option<PathBuf>) -> ExitCode {
             _ = term.recv() => {}
         }
     };
-    match rt.block_on(daemon::run(config, shutdown, daemon::Hooks::default())) {
+    // Under systemd (Type=notify): READY=1 after reconciliation, WATCHDOG=1 while the loop turns.
+    let hooks = service_cmd::systemd_hooks(&rt);
+    match rt.block_on(daemon::run(config, shutdown, hooks)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("riskguard: {e:#}");
