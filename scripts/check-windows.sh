@@ -6,8 +6,13 @@
 # Debian's toolchain (1.85) is older than the pinned one (1.95), so the check runs on a scratch copy of the
 # workspace (target/windows/ws) whose rust-version is lowered to Debian's and whose lockfile is re-resolved
 # for it (dependencies that need a newer Rust fall back to an older release); the project's own crates get
-# `let` chains (stable since 1.88) switched on through a workspace-only rustc wrapper. Nothing is cached
-# outside the clone: downloads go to target/windows/cargo-home.
+# the few post-1.85 features dependencies use switched on through a rustc wrapper. Nothing is cached outside
+# the clone: downloads go to target/windows/cargo-home.
+#
+# Known gap: projectx-client 8 needs parking_lot 0.13, whose parking_lot_core uses `cfg_select!` (Rust 1.95),
+# which Debian's 1.85 cannot compile. The crates above it (gateway, daemon, demo, riskguard) are therefore
+# left out of this check until Debian ships a newer Rust; every other crate, the `service` crate's
+# `cfg(windows)` code (SCM, service main, DPAPI credentials) included, is checked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -45,7 +50,9 @@ export RUSTC_WRAPPER="$root/scripts/windows-rustc-wrapper.sh"
 cd "$ws"
 echo "check-windows: resolving dependencies for Rust $msrv"
 "$cargo" update --quiet
-echo "check-windows: cargo check --target x86_64-pc-windows-gnu --workspace --all-targets (Rust $version)"
+excluded=(gateway daemon demo riskguard)
+echo "check-windows: cargo check --target x86_64-pc-windows-gnu --workspace --all-targets, except ${excluded[*]} (Rust $version)"
 start=$(date +%s)
-"$cargo" check -Zbuild-std=std,panic_abort --target x86_64-pc-windows-gnu --workspace --all-targets --ignore-rust-version --quiet
+"$cargo" check -Zbuild-std=std,panic_abort --target x86_64-pc-windows-gnu --workspace \
+  "${excluded[@]/#/--exclude=}" --all-targets --ignore-rust-version --quiet
 echo "check-windows: ok ($(( $(date +%s) - start )) s)"
