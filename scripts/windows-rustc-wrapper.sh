@@ -4,5 +4,5 @@
 # RUSTC_BOOTSTRAP lets us switch those features on, for every crate but the standard library itself.
 case "$*" in
   */rustlib/src/*) exec "$@" ;;
-  *) exec "$@" '-Zcrate-attr=feature(let_chains)' '-Zcrate-attr=feature(ptr_as_ref_unchecked)' '-Zcrate-attr=feature(unsigned_is_multiple_of)' ;;
+  *) exec "$@" '-Zcrate-attr=feature(let_chains)' '-Zcrate-attr=feature(ptr_as_ref_unchecked)' '-Zcrate-attr=feature(unsigned_is_multiple_of)' '-Zcrate-attr=feature(slice_as_chunks)' ;;
 esac

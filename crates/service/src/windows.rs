@@ -266,7 +266,7 @@ pub mod scm {
         service_dispatcher::start(SERVICE_NAME, ffi_service_main)
     }
 
-    fn status(
+    fn service_status(
         state: ServiceState,
         accept: ServiceControlAccept,
         exit: u32,
@@ -303,7 +303,7 @@ pub mod scm {
             return;
         };
         let running = ServiceControlAccept::STOP | ServiceControlAccept::PRESHUTDOWN;
-        let _ = handle.set_service_status(status(
+        let _ = handle.set_service_status(service_status(
             ServiceState::Running,
             running,
             0,
@@ -312,7 +312,7 @@ pub mod scm {
         let result = body(stop_rx);
         // ERROR_SERVICE_SPECIFIC_ERROR-like: any non-zero exit makes the failure actions apply.
         let exit = if result.is_ok() { 0 } else { 1 };
-        let _ = handle.set_service_status(status(
+        let _ = handle.set_service_status(service_status(
             ServiceState::Stopped,
             ServiceControlAccept::empty(),
             exit,
