@@ -227,10 +227,9 @@ mod tests {
 
     const KEY: &str = "sk-SETUP-SECRET-5150";
 
-    fn accounts(text: &str) -> AccountsConfig {
-        let dir = std::env::temp_dir().join(format!("rg-setup-acc-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{}.yaml", text.len()));
+    /// `text` as a validated accounts.yaml, written under the test's own config dir (tests run in parallel).
+    fn accounts(dir: &Path, text: &str) -> AccountsConfig {
+        let path = dir.join("accounts.yaml");
         std::fs::write(&path, text).unwrap();
         config::load_accounts_config(&path).unwrap()
     }
@@ -255,7 +254,7 @@ mod tests {
         let c = plan(
             RiskConfig::default(),
             None,
-            &accounts(TWO),
+            &accounts(&dir, TWO),
             dir.clone(),
             &env,
             Some(&store),
@@ -279,7 +278,7 @@ mod tests {
         let errors = plan(
             RiskConfig::default(),
             None,
-            &accounts(TWO),
+            &accounts(&dir, TWO),
             dir.clone(),
             &env,
             Some(&Store::new(&dir, None)),
