@@ -10,5 +10,9 @@ for crate in model engine; do
     echo "layering: $crate depends on forbidden crates:"; echo "$bad"; status=1
   fi
 done
+# The service crate is below the daemon: the binary wires the two together.
+if cargo tree -p service -e normal --prefix none | grep -qE '^daemon '; then
+  echo "layering: service depends on daemon"; status=1
+fi
 [ $status -eq 0 ] && echo "layering: ok (model and engine are free of tokio, reqwest, rusqlite)"
 exit $status

@@ -3,7 +3,8 @@
 //! with file, key path and line.
 //!
 //! Checks: unknown keys, wrong types; `http://` only for loopback hosts (the simulator), else `https://`;
-//! each login names exactly one source for its user name and one for its API key (`*_env` or `*_keyring`);
+//! each login names exactly one source for its user name and one for its API key (`*_env` or `*_keyring`), or
+//! one stored `credential` (written by `riskguard credentials set`) that holds both;
 //! login names unique; an account's `login` must name a login; no duplicate account ids; `api.listen` must be
 //! a loopback address with a port. Whether the environment variables exist is checked when the daemon
 //! starts, not here (they belong to the service's environment, not to the file).
@@ -12,7 +13,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use model::config::{
-    AccountsConfig, ApiSettings, GatewayEndpoints, Login, SecretRef, WatchedAccount,
+    AccountsConfig, ApiSettings, GatewayEndpoints, Login, SecretRef, StoredField, WatchedAccount,
 };
 use model::ids::AccountId;
 
@@ -27,8 +28,27 @@ const LOGIN: &[&str] = &[
     "user_name_keyring",
     "api_key_env",
     "api_key_keyring",
+    "credential",
     "gateway",
 ];
+/// The per-field secret keys a `credential` replaces.
+const SECRET_KEYS: &[&str] = &[
+    "user_name_env",
+    "user_name_keyring",
+    "api_key_env",
+    "api_key_keyring",
+];
+
+/// Whether `name` can name a stored credential: 1 to 64 of letters, digits, `.`, `_`, `-`, not starting
+/// with `.` (it becomes a file name).
+pub fn valid_credential_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
 const ACCOUNT: &[&str] = &["id", "login", "enabled"];
 const API: &[&str] = &["listen"];
 
@@ -254,6 +274,32 @@ fn secret(
     }
 }
 
+/// A login's `credential: NAME`: a valid name, and no per-field secret key beside it.
+fn stored(ctx: &mut Ctx, c: &Entry<'_, '_>, es: &[Entry<'_, '_>]) -> Option<String> {
+    let name = string(ctx, &c.value)?.to_string();
+    let mut ok = true;
+    if !valid_credential_name(&name) {
+        ctx.err(
+            &c.value.path,
+            c.value.line,
+            format!("`{name}` is not a credential name (1 to 64 letters, digits, `.`, `_`, `-`)"),
+        );
+        ok = false;
+    }
+    for e in es.iter().filter(|e| SECRET_KEYS.contains(&e.key.as_str())) {
+        ctx.err(
+            &e.value.path,
+            e.key_line,
+            format!(
+                "give `credential` (user name and API key stored together) or {}, not both",
+                e.key
+            ),
+        );
+        ok = false;
+    }
+    ok.then_some(name)
+}
+
 /// The login if it is valid, and its name if it has one.
 fn read_login(ctx: &mut Ctx, at: &At<'_, '_>) -> (Option<Login>, Option<String>) {
     let Some(es) = entries(ctx, at) else {
@@ -272,22 +318,41 @@ fn read_login(ctx: &mut Ctx, at: &At<'_, '_>) -> (Option<Login>, Option<String>)
             None
         }
     };
-    let user_name = secret(
-        ctx,
-        &at.path,
-        at.line,
-        "user_name",
-        find("user_name_env"),
-        find("user_name_keyring"),
-    );
-    let api_key = secret(
-        ctx,
-        &at.path,
-        at.line,
-        "api_key",
-        find("api_key_env"),
-        find("api_key_keyring"),
-    );
+    let (user_name, api_key) = match find("credential") {
+        Some(c) => match stored(ctx, c, &es) {
+            Some(name) => {
+                let key_path = c.value.path.clone();
+                let half = |field| SecretRef::Stored {
+                    name: name.clone(),
+                    field,
+                    key_path: key_path.clone(),
+                };
+                (
+                    Some(half(StoredField::UserName)),
+                    Some(half(StoredField::ApiKey)),
+                )
+            }
+            None => (None, None),
+        },
+        None => (
+            secret(
+                ctx,
+                &at.path,
+                at.line,
+                "user_name",
+                find("user_name_env"),
+                find("user_name_keyring"),
+            ),
+            secret(
+                ctx,
+                &at.path,
+                at.line,
+                "api_key",
+                find("api_key_env"),
+                find("api_key_keyring"),
+            ),
+        ),
+    };
     let gateway = find("gateway").map(|e| read_gateway(ctx, &e.value));
     let login = match (name.clone(), user_name, api_key, gateway) {
         (Some(name), Some(user_name), Some(api_key), None) => Some(Login {
@@ -426,5 +491,40 @@ mod tests {
         let text = "gateway: { api_url: \"http://127.0.0.1:4000\", realtime_url: \"http://localhost:4000\" }\nlogins: [{ name: a, user_name_env: U, api_key_env: K }]\naccounts: [{ id: 1, login: a }]\n";
         let c = parse(text, Path::new("a.yaml")).unwrap();
         assert_eq!(c.gateway.api_url, "http://127.0.0.1:4000");
+    }
+
+    #[test]
+    fn a_stored_credential_gives_both_halves() {
+        let text =
+            "logins:\n  - name: main\n    credential: main\naccounts: [{ id: 1, login: main }]\n";
+        let c = parse(text, Path::new("a.yaml")).unwrap();
+        assert_eq!(
+            c.logins[0].user_name,
+            SecretRef::Stored {
+                name: "main".into(),
+                field: StoredField::UserName,
+                key_path: "logins[0].credential".into()
+            }
+        );
+        assert!(matches!(
+            c.logins[0].api_key,
+            SecretRef::Stored { ref name, field: StoredField::ApiKey, .. } if name == "main"
+        ));
+    }
+
+    #[test]
+    fn a_credential_beside_field_secrets_or_with_a_bad_name_is_refused() {
+        let text = "logins:\n  - name: main\n    credential: main\n    api_key_env: K\n  - name: b\n    credential: ../etc/passwd\naccounts: [{ id: 1, login: main }]\n";
+        assert_eq!(
+            errors(text),
+            vec![
+                (4, "logins[0].api_key_env".to_string()),
+                (6, "logins[1].credential".to_string()),
+            ]
+        );
+        assert!(valid_credential_name("main-2.x_y"));
+        assert!(!valid_credential_name(".hidden"));
+        assert!(!valid_credential_name("a/b"));
+        assert!(!valid_credential_name(""));
     }
 }

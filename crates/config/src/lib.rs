@@ -20,6 +20,7 @@ mod tree;
 
 use std::path::{Path, PathBuf};
 
+pub use accounts::valid_credential_name;
 pub use error::ConfigError;
 use model::config::{AccountsConfig, RiskConfig};
 

@@ -352,6 +352,20 @@ pub enum SecretRef {
     Env { var: String, key_path: String },
     /// An OS keyring entry ("service/user" style name).
     Keyring { entry: String, key_path: String },
+    /// One half of a credential stored by `riskguard credentials set --login NAME` (a login's `credential:`
+    /// key names it; the user name and the API key are kept together).
+    Stored {
+        name: String,
+        field: StoredField,
+        key_path: String,
+    },
+}
+
+/// Which half of a stored credential a [`SecretRef::Stored`] means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredField {
+    UserName,
+    ApiKey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

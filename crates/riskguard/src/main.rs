@@ -11,6 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod admin_cmd;
+mod credentials_cmd;
+mod service_cmd;
 mod status_cmd;
 
 #[derive(Debug, Parser)]
@@ -77,6 +79,10 @@ enum Command {
         #[command(subcommand)]
         command: admin_cmd::AdminCommand,
     },
+    /// Run riskguard as a service: install, uninstall, start, stop, status (systemd or Windows).
+    Service(service_cmd::ServiceArgs),
+    /// Store a login's user name and API key for the service (`set`), or log in once with them (`check`).
+    Credentials(credentials_cmd::CredentialsArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +103,8 @@ fn main() -> ExitCode {
         Command::Sim { listen, config } => sim(&listen, config.as_deref()),
         Command::Status { data_dir } => status_cmd::run(data_dir),
         Command::Admin { command } => admin_cmd::run(command),
+        Command::Service(args) => service_cmd::main(args),
+        Command::Credentials(args) => credentials_cmd::main(args),
     }
 }
 
@@ -243,7 +251,9 @@ fn run(config_dir: &std::path::Path, data_dir: Option<PathBuf>) -> ExitCode {
             _ = term.recv() => {}
         }
     };
-    match rt.block_on(daemon::run(config, shutdown, daemon::Hooks::default())) {
+    // Under systemd (Type=notify): READY=1 after reconciliation, WATCHDOG=1 while the loop turns.
+    let hooks = service_cmd::systemd_hooks(&rt);
+    match rt.block_on(daemon::run(config, shutdown, hooks)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("riskguard: {e:#}");
