@@ -143,6 +143,8 @@ pub struct Executor {
     outcomes: mpsc::Sender<(Timestamp, Outcome)>,
     feed: mpsc::Sender<(Timestamp, Feed)>,
     tasks: JoinSet<()>,
+    /// Jobs whose call has not been answered yet.
+    running: Arc<std::sync::atomic::AtomicUsize>,
     tag_seq: Arc<AtomicU64>,
 }
 
@@ -158,6 +160,7 @@ impl Executor {
             outcomes,
             feed,
             tasks: JoinSet::new(),
+            running: Arc::default(),
             tag_seq: Arc::new(AtomicU64::new(start)),
         }
     }
@@ -165,6 +168,12 @@ impl Executor {
     /// Calls still running.
     pub fn in_flight(&self) -> usize {
         self.tasks.len()
+    }
+
+    /// No call in flight: every job started has had its answer (its outcome is on its way to the loop, so
+    /// the loop learns of the last answer after this turns true, never before).
+    pub fn is_idle(&self) -> bool {
+        self.running.load(Ordering::Acquire) == 0
     }
 
     /// Reap finished tasks (cheap; call from the loop now and then).
@@ -218,8 +227,11 @@ impl Executor {
         );
         let key = job.key();
         let started = std::time::Instant::now();
+        let running = self.running.clone();
+        running.fetch_add(1, Ordering::AcqRel);
         self.tasks.spawn(async move {
             let (outcome, read_back) = execute(session, job, tag).await;
+            running.fetch_sub(1, Ordering::AcqRel);
             if let Some(m) = metrics {
                 m.enforcement.record(started.elapsed());
             }

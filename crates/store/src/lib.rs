@@ -301,9 +301,8 @@ impl Store {
     /// later [`Store::append`] returns only once these lines are committed too: callers that must journal
     /// before acting (decisions) wait there, while high-rate inputs (quotes) do not wait one commit each.
     /// A failure to commit queued lines is counted in [`Store::stats`] but reported to nobody; only a closed
-    /// store is an error here. The writer holds a run of queued lines up to 2 ms to commit them together (at
-    /// thousands of quotes per second, a transaction each is most of the writer's work); anything waited
-    /// for ends that wait at once.
+    /// store is an error here. Runs of queued lines commit at most once a millisecond (at thousands of quotes
+    /// per second, a transaction each is most of the writer's work); anything waited for ends that wait.
     pub fn append_queued(&self, lines: Vec<JournalLine>) -> Result<(), StoreError> {
         // The writer answers on the reply channel; nobody listens, which the writer tolerates.
         let (reply, _ignored) = mpsc::sync_channel(1);

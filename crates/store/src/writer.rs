@@ -18,8 +18,10 @@ pub const KEEP_SNAPSHOTS: i64 = 3;
 
 /// The most requests one group commit takes off the queue.
 const MAX_BATCH: usize = 4096;
-/// How long a batch of only queued (unwaited) appends waits for more before it commits.
-const LINGER: Duration = Duration::from_millis(2);
+/// Batches of only queued (unwaited) appends commit at most this often: a lone quote commits at once (its
+/// transaction then runs while the engine works, and a decision after it finds the writer free), while a
+/// flood of them shares one transaction per interval instead of paying one each.
+const LAZY_COMMIT_GAP: Duration = Duration::from_millis(1);
 
 pub(crate) type Reply<T> = SyncSender<Result<T, StoreError>>;
 
@@ -221,6 +223,7 @@ impl Write {
 
 impl Writer {
     pub(crate) fn run(mut self, rx: Receiver<Req>) {
+        let mut last_commit: Option<Instant> = None;
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -230,8 +233,11 @@ impl Writer {
                 }
             }
             // Nobody waits on any of these: let more join the transaction, until someone does.
-            if batch.iter().all(is_lazy) {
-                let deadline = Instant::now() + LINGER;
+            if batch.iter().all(is_lazy)
+                && let Some(last) = last_commit
+                && last.elapsed() < LAZY_COMMIT_GAP
+            {
+                let deadline = last + LAZY_COMMIT_GAP;
                 while batch.len() < MAX_BATCH {
                     let left = deadline.saturating_duration_since(Instant::now());
                     let Ok(req) = rx.recv_timeout(left) else {
@@ -255,6 +261,7 @@ impl Writer {
                 }
             }
             self.commit_group(group);
+            last_commit = Some(Instant::now());
         }
         // Every handle is gone: the connection closes here (the last close checkpoints and removes the WAL).
     }

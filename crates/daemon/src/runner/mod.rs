@@ -25,8 +25,11 @@ use crate::metrics::Metrics;
 use crate::setup::DaemonConfig;
 use crate::view;
 
-/// A view changed only by quotes is published at most this often (a change of anything else at once).
+/// The view is published when the loop has no input waiting: at once after a change of anything but
+/// quotes, at most this often for quotes alone ...
 const QUOTE_PUBLISH_EVERY: Duration = Duration::from_millis(100);
+/// ... and, when inputs never stop coming, at least this often.
+const MAX_PUBLISH_DELAY: Duration = Duration::from_millis(250);
 
 mod admin;
 
@@ -276,6 +279,8 @@ pub async fn run(
     let mut pulse = lp.hooks.pulse.take();
     let mut stall = lp.hooks.stall.take();
     tokio::pin!(shutdown);
+    let quotes_due = tokio::time::sleep_until(lp.last_publish + QUOTE_PUBLISH_EVERY);
+    tokio::pin!(quotes_due);
     loop {
         let due = lp.engine.next_due();
         let sleep = async {
@@ -304,9 +309,6 @@ pub async fn run(
                 let _ = reply.send(answer);
             }
             Some((t, feed)) = feed_rx.recv() => lp.feed(t, feed).await,
-            () = tokio::time::sleep_until(lp.last_publish + QUOTE_PUBLISH_EVERY), if lp.quotes_dirty => {
-                lp.dirty = true;
-            }
             Some(probe) = recv_opt(&mut pulse) => {
                 let _ = probe.send(());
             }
@@ -324,11 +326,20 @@ pub async fn run(
                 lp.act(&mut out);
                 lp.decisions = out;
             }
+            () = &mut quotes_due, if lp.quotes_dirty && !lp.dirty => lp.dirty = true,
+            // Last, so only when no input waits and no enforcement call is in flight: building the view
+            // never delays an input or shares the cores with a close.
+            () = std::future::ready(()), if lp.dirty && lp.executor.is_idle() => {
+                lp.publish();
+                quotes_due.as_mut().reset(lp.last_publish + QUOTE_PUBLISH_EVERY);
+            }
         }
         lp.executor.reap();
         lp.journal.maybe_snapshot(&lp.engine, false);
-        if lp.dirty {
+        // Under a flood the loop is never idle: publish anyway once the view is this stale.
+        if (lp.dirty || lp.quotes_dirty) && lp.last_publish.elapsed() >= MAX_PUBLISH_DELAY {
             lp.publish();
+            quotes_due.as_mut().reset(lp.last_publish + QUOTE_PUBLISH_EVERY);
         }
     }
     if let Some(server) = server {
@@ -524,13 +535,8 @@ impl Loop {
         }
         self.journal.decisions(decisions);
         self.dirty = true;
+        // The calls first; telling people about them can wait a few microseconds.
         for d in decisions.iter() {
-            self.metrics.decision(d.rule.to_string(), d.action.name());
-            self.published.decision(view::decision_record(d));
-            tracing::info!(account = %d.account, rule = %d.rule, action = d.action.name(), reason = %d.reason, dry_run = d.dry_run, "decision");
-            if let Some(tx) = &self.hooks.decisions {
-                let _ = tx.send(d.clone());
-            }
             if self.dry_run || d.dry_run {
                 continue;
             }
@@ -540,6 +546,14 @@ impl Loop {
             for job in jobs(d, self.engine.state()) {
                 self.executor
                     .run(self.sessions[i].clone(), job, Some(self.metrics.clone()));
+            }
+        }
+        for d in decisions.iter() {
+            self.metrics.decision(d.rule.to_string(), d.action.name());
+            self.published.decision(view::decision_record(d));
+            tracing::info!(account = %d.account, rule = %d.rule, action = d.action.name(), reason = %d.reason, dry_run = d.dry_run, "decision");
+            if let Some(tx) = &self.hooks.decisions {
+                let _ = tx.send(d.clone());
             }
         }
         decisions.clear();
