@@ -169,6 +169,12 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
                 saw_decision = true;
             }
             StreamEvent::Locks(locks) if locks.iter().any(|l| l.rule == "daily_realized_loss") => {
+                // The decision goes out in the loop turn that takes it; the view that shows its lock is
+                // built after it, when the loop is idle.
+                assert!(
+                    saw_decision,
+                    "the lock showed up before the decision that set it"
+                );
                 saw_lock = true;
             }
             _ => {}

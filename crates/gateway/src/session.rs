@@ -673,6 +673,15 @@ impl Session {
         lock(&self.inner.stats).clone()
     }
 
+    /// Failed REST calls since the start, every endpoint together (without copying the table).
+    pub fn rest_errors(&self) -> u64 {
+        lock(&self.inner.stats)
+            .endpoints
+            .values()
+            .map(|e| e.errors)
+            .sum()
+    }
+
     /// Whether each hub is connected and subscribed right now.
     pub fn hubs_up(&self) -> [(HubKind, bool); 2] {
         HUBS.map(|hub| (hub, *self.inner.up[idx(hub)].borrow()))

@@ -326,7 +326,17 @@ pub async fn run(
                 lp.act(&mut out);
                 lp.decisions = out;
             }
-            () = &mut quotes_due, if lp.quotes_dirty && !lp.dirty => lp.dirty = true,
+            () = &mut quotes_due, if lp.quotes_dirty || lp.dirty => {
+                if lp.last_publish.elapsed() >= MAX_PUBLISH_DELAY {
+                    // A call in flight has held the view back long enough.
+                    lp.publish();
+                    quotes_due.as_mut().reset(lp.last_publish + QUOTE_PUBLISH_EVERY);
+                } else {
+                    // Quotes moved prices: publish when idle, or by MAX_PUBLISH_DELAY at the latest.
+                    lp.dirty = true;
+                    quotes_due.as_mut().reset(lp.last_publish + MAX_PUBLISH_DELAY);
+                }
+            }
             // Last, so only when no input waits and no enforcement call is in flight: building the view
             // never delays an input or shares the cores with a close.
             () = std::future::ready(()), if lp.dirty && lp.executor.is_idle() => {
@@ -339,7 +349,9 @@ pub async fn run(
         // Under a flood the loop is never idle: publish anyway once the view is this stale.
         if (lp.dirty || lp.quotes_dirty) && lp.last_publish.elapsed() >= MAX_PUBLISH_DELAY {
             lp.publish();
-            quotes_due.as_mut().reset(lp.last_publish + QUOTE_PUBLISH_EVERY);
+            quotes_due
+                .as_mut()
+                .reset(lp.last_publish + QUOTE_PUBLISH_EVERY);
         }
     }
     if let Some(server) = server {
@@ -420,17 +432,7 @@ impl Loop {
         });
         s.journal_degraded = self.journal.is_degraded();
         s.malformed_payloads = self.malformed;
-        s.rest_errors = self
-            .sessions
-            .iter()
-            .map(|x| {
-                x.rest_stats()
-                    .endpoints
-                    .values()
-                    .map(|e| e.errors)
-                    .sum::<u64>()
-            })
-            .sum();
+        s.rest_errors = self.sessions.iter().map(|x| x.rest_errors()).sum();
         s
     }
 
