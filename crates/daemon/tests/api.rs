@@ -272,6 +272,64 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
         1
     );
 
+    // Bad input is refused with a clear message, and enforcement goes on meanwhile.
+    let token = std::fs::read_to_string(rig.data_dir.join("api").join("trader.token")).unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", rig.api);
+    let login = http
+        .post(format!("{base}/v1/admin/login"))
+        .header("content-type", "application/json")
+        .body("{\"password\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 400);
+    let oversize = http
+        .post(format!("{base}/v1/admin/login"))
+        .header("content-type", "application/json")
+        .body(format!("{{\"password\": \"{}\"}}", "x".repeat(100_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversize.status().as_u16(), 413);
+    let unknown = http
+        .get(format!("{base}/v1/decisions?acount=7001"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 400);
+    let body = unknown.text().await.unwrap();
+    assert!(body.contains("acount"), "{body}");
+    rig.price(RTY, 2050).await;
+    rig.market(RTY, 0, 1).await;
+    rig.until_flat(RTY).await;
+    // The metrics saw all of it, and never a token.
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("riskguard_events_total{kind=\"position\"}"),
+        "{metrics}"
+    );
+    // (The day's loss is still past its limit, so the next event locked the account again and the gate
+    // closed RTY: clearing a lock does not clear the breach.)
+    assert!(
+        metrics.contains(
+            "riskguard_decisions_total{rule=\"lockout_guard\",action=\"close_position\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("riskguard_admin_actions_total{action=\"clear_lock\"} 1"));
+    assert!(metrics.contains("riskguard_enforcement_latency_seconds_count"));
+    assert!(metrics.contains("endpoint=\"Position/closeContract\""));
+    assert!(!metrics.contains(token.trim()));
+
     admin
         .set_dry_run(true, "testing the screens")
         .await
