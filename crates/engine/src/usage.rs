@@ -2,7 +2,7 @@
 //! "-320.00 of -500.00". Pure and read-only: it derives from the same state and config the rules use, so what
 //! the trader sees is what the engine will act on.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use model::config::{FrequencyWindow, Rules, Scope, UnknownSymbolAction};
 use model::decision::RuleId;
 use model::symbol::Roots;
@@ -208,20 +208,9 @@ pub fn account_usage(
     let cfg = &rules.trade_frequency_limit;
     if cfg.enabled {
         let day_start = state.day_start.unwrap_or(Timestamp::MIN);
-        let hour_ago = now - SignedDuration::from_secs(3600);
-        let minute_ago = now - SignedDuration::from_secs(60);
         let mut worst: Option<Usage> = None;
         for win in &cfg.windows {
-            let count = account
-                .day
-                .opening_orders
-                .iter()
-                .filter(|(t, _)| match win.window {
-                    FrequencyWindow::Minute => *t > minute_ago,
-                    FrequencyWindow::Hour => *t > hour_ago,
-                    FrequencyWindow::Session => *t >= day_start,
-                })
-                .count();
+            let count = crate::rules::trades::trades_in(account, win.window, now, day_start);
             let count = i64::try_from(count).unwrap_or(i64::MAX);
             let label = match win.window {
                 FrequencyWindow::Minute => "in the last minute",

@@ -98,11 +98,36 @@ fn window_name(window: FrequencyWindow) -> &'static str {
     }
 }
 
+/// Trades (opening orders) the frequency rule counts in `window` at `now`; the day starts at `day_start`.
+pub(crate) fn trades_in(
+    acct: &AccountState,
+    window: FrequencyWindow,
+    now: Timestamp,
+    day_start: Timestamp,
+) -> usize {
+    let since = match window {
+        FrequencyWindow::Minute => now - SignedDuration::from_secs(60),
+        FrequencyWindow::Hour => now - SignedDuration::from_secs(3600),
+        FrequencyWindow::Session => {
+            return acct
+                .day
+                .opening_orders
+                .iter()
+                .filter(|(t, _)| *t >= day_start)
+                .count();
+        }
+    };
+    acct.day
+        .opening_orders
+        .iter()
+        .filter(|(t, _)| *t > since)
+        .count()
+}
+
 pub(crate) fn frequency(w: &World<'_>, acct: &mut AccountState, intents: &mut Intents) {
     let cfg = &w.rules.trade_frequency_limit;
     let now = w.now;
     let hour_ago = now - SignedDuration::from_secs(3600);
-    let minute_ago = now - SignedDuration::from_secs(60);
     let day_start = w.day_start.unwrap_or(Timestamp::MIN);
     // Keep what any window can still count.
     acct.day
@@ -113,16 +138,7 @@ pub(crate) fn frequency(w: &World<'_>, acct: &mut AccountState, intents: &mut In
     }
     let mut worst: Option<(u32, String)> = None;
     for win in &cfg.windows {
-        let count = acct
-            .day
-            .opening_orders
-            .iter()
-            .filter(|(t, _)| match win.window {
-                FrequencyWindow::Minute => *t > minute_ago,
-                FrequencyWindow::Hour => *t > hour_ago,
-                FrequencyWindow::Session => *t >= day_start,
-            })
-            .count();
+        let count = trades_in(acct, win.window, now, day_start);
         if count as u64 > u64::from(win.limit)
             && worst
                 .as_ref()
