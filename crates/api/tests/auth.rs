@@ -142,15 +142,7 @@ async fn wrong_passwords_are_401_counted_and_five_lock_the_login() {
             "the password is never echoed: {text}"
         );
     }
-    let metrics = h
-        .http
-        .get(h.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains("riskguard_api_admin_login_failures_total 5\n"),
         "{metrics}"

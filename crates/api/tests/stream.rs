@@ -79,15 +79,7 @@ async fn snapshot_then_decisions_then_one_delta_per_change() {
     let mut late = Box::pin(h.client().stream().await.unwrap());
     expect_snapshot(&next(&mut late).await, &h.fake.current());
 
-    let metrics = h
-        .http
-        .get(h.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains("riskguard_api_stream_clients 2\n"),
         "{metrics}"

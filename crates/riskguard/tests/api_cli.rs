@@ -4,14 +4,12 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 
 use api::*;
 use rust_decimal::Decimal;
-use support::BIN;
 use tokio::sync::{broadcast, oneshot, watch};
 
 struct Fake {
@@ -113,22 +111,10 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn riskguard(args: &[&str], data_dir: &Path, stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let data_dir = data_dir.to_str().expect("a UTF-8 temp path");
+    let mut all = args.to_vec();
+    all.extend(["--data-dir", data_dir]);
+    support::run_with_stdin(&all, stdin)
 }
 
 #[test]

@@ -9,7 +9,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -29,20 +28,7 @@ fn temp(name: &str) -> PathBuf {
 }
 
 fn riskguard(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    support::run_with_stdin(args, stdin)
 }
 
 fn text(o: &Output) -> String {

@@ -328,6 +328,12 @@ impl Harness {
         body["token"].as_str().unwrap().to_owned()
     }
 
+    /// The `/metrics` text (it needs no token).
+    pub async fn metrics(&self) -> String {
+        let resp = self.http.get(self.url("/metrics")).send().await.unwrap();
+        resp.text().await.unwrap()
+    }
+
     pub fn client(&self) -> api::client::Client {
         api::client::Client::from_data_dir(self.dir.path()).unwrap()
     }

@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -14,6 +14,24 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_riskguard");
 /// The trader's account on the simulator.
 pub const ACCOUNT: i64 = 7001;
 pub const POLL: Duration = Duration::from_millis(20);
+
+/// Run `riskguard ARGS` to the end with `stdin` piped in (prompts read it when it is not a terminal).
+pub fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("riskguard starts");
+    child
+        .stdin
+        .take()
+        .expect("a piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin written");
+    child.wait_with_output().expect("riskguard ends")
+}
 
 /// A child process that is killed (SIGKILL) and reaped when dropped, unless it already ended, so a failing
 /// test leaves nothing behind.
