@@ -29,12 +29,44 @@ pub struct ClearLockBody {
     account: i64,
     rule: String,
     reason: String,
+    #[serde(default)]
+    confirm: bool,
 }
 
-/// `POST /v1/admin/reload` (an empty object).
+/// `POST /v1/admin/reload` (an empty object, or `{"confirm": true}`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReloadBody {}
+pub struct ReloadBody {
+    #[serde(default)]
+    confirm: bool,
+}
+
+/// `POST /v1/admin/rules/set`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRuleBody {
+    key: String,
+    value: String,
+    reason: String,
+    #[serde(default)]
+    confirm: bool,
+}
+
+/// `POST /v1/admin/pending/cancel`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelPendingBody {
+    id: u64,
+    reason: String,
+}
+
+/// `POST /v1/trader/done-for-today` (trader or admin token).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfLockBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
 
 /// `POST /v1/admin/dry-run`.
 #[derive(Debug, Deserialize)]
@@ -70,15 +102,22 @@ async fn send(
     let Role::Admin { name } = role else {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "admin token required"));
     };
-    let answer = state.daemon.admin(AdminRequest {
-        by: name.clone(),
-        action,
-    });
+    forward(state, name.clone(), action).await
+}
+
+/// Hand an action to the daemon as `by` and turn its answer into HTTP.
+async fn forward(
+    state: &AppState,
+    by: String,
+    action: AdminAction,
+) -> Result<Json<AdminDone>, ApiError> {
+    let answer = state.daemon.admin(AdminRequest { by, action });
     match tokio::time::timeout(ADMIN_TIMEOUT, answer).await {
         Ok(Ok(Ok(done))) => Ok(Json(done)),
         Ok(Ok(Err(e))) => {
             let status = match e.kind.as_str() {
                 "not_found" => StatusCode::NOT_FOUND,
+                "needs_confirmation" => StatusCode::CONFLICT,
                 "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
             };
@@ -112,6 +151,7 @@ pub async fn clear_lock(
         account: body.account,
         rule,
         reason,
+        confirm: body.confirm,
     };
     send(&state, &role, action).await
 }
@@ -119,9 +159,64 @@ pub async fn clear_lock(
 pub async fn reload(
     State(state): State<Arc<AppState>>,
     Extension(role): Extension<Role>,
-    JsonBody(ReloadBody {}): JsonBody<ReloadBody>,
+    JsonBody(body): JsonBody<ReloadBody>,
 ) -> Result<Json<AdminDone>, ApiError> {
-    send(&state, &role, AdminAction::Reload).await
+    let action = AdminAction::Reload {
+        confirm: body.confirm,
+    };
+    send(&state, &role, action).await
+}
+
+pub async fn set_rule(
+    State(state): State<Arc<AppState>>,
+    Extension(role): Extension<Role>,
+    JsonBody(body): JsonBody<SetRuleBody>,
+) -> Result<Json<AdminDone>, ApiError> {
+    let reason = reason(body.reason)?;
+    let key = body.key.trim().to_owned();
+    if key.is_empty() {
+        return Err(ApiError::bad_request(
+            "`key` must name a setting, e.g. daily_realized_loss.loss_limit",
+        ));
+    }
+    let action = AdminAction::SetRule {
+        key,
+        value: body.value,
+        reason,
+        confirm: body.confirm,
+    };
+    send(&state, &role, action).await
+}
+
+pub async fn cancel_pending(
+    State(state): State<Arc<AppState>>,
+    Extension(role): Extension<Role>,
+    JsonBody(body): JsonBody<CancelPendingBody>,
+) -> Result<Json<AdminDone>, ApiError> {
+    let reason = reason(body.reason)?;
+    let action = AdminAction::CancelPending {
+        id: body.id,
+        reason,
+    };
+    send(&state, &role, action).await
+}
+
+/// The trader's self-lock: allowed with the trader token, since it only adds protection.
+pub async fn done_for_today(
+    State(state): State<Arc<AppState>>,
+    Extension(role): Extension<Role>,
+    JsonBody(body): JsonBody<SelfLockBody>,
+) -> Result<Json<AdminDone>, ApiError> {
+    let by = match &role {
+        Role::Admin { name } => name.clone(),
+        Role::Trader => "trader".to_owned(),
+    };
+    let reason = body
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "done for today".to_owned());
+    forward(&state, by, AdminAction::SelfLock { reason }).await
 }
 
 pub async fn dry_run(

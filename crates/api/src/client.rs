@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::files::{self, FileError};
 use crate::types::{
     Account, AccountRules, AdminDone, DecisionRecord, ErrorBody, Holidays, Lock, LoginAnswer,
-    LoginRequest, Order, Position, Status, StreamEvent,
+    LoginRequest, Order, PendingChange, Position, Status, StreamEvent,
 };
 
 /// Why a call failed.
@@ -203,18 +203,53 @@ impl Client {
         Ok(answer)
     }
 
+    pub async fn pending(&self) -> Result<Vec<PendingChange>, ClientError> {
+        self.get("/v1/pending").await
+    }
+
+    /// Clear a lock. During the trading day the daemon answers 409 `needs_confirmation` unless `confirm`;
+    /// confirmed, the clearing waits out the cooling-off delay (`AdminDone::pending`).
     pub async fn clear_lock(
         &self,
         account: i64,
         rule: &str,
         reason: &str,
+        confirm: bool,
     ) -> Result<AdminDone, ClientError> {
-        let body = json!({ "account": account, "rule": rule, "reason": reason });
+        let body =
+            json!({ "account": account, "rule": rule, "reason": reason, "confirm": confirm });
         self.post("/v1/admin/locks/clear", &body).await
     }
 
-    pub async fn reload(&self) -> Result<AdminDone, ClientError> {
-        self.post("/v1/admin/reload", &json!({})).await
+    /// Reload risk_config.yaml (a loosening during the trading day: as [`Client::clear_lock`]).
+    pub async fn reload(&self, confirm: bool) -> Result<AdminDone, ClientError> {
+        self.post("/v1/admin/reload", &json!({ "confirm": confirm }))
+            .await
+    }
+
+    /// Set one key of risk_config.yaml to a YAML value (a loosening during the trading day: as
+    /// [`Client::clear_lock`]).
+    pub async fn set_rule(
+        &self,
+        key: &str,
+        value: &str,
+        reason: &str,
+        confirm: bool,
+    ) -> Result<AdminDone, ClientError> {
+        let body = json!({ "key": key, "value": value, "reason": reason, "confirm": confirm });
+        self.post("/v1/admin/rules/set", &body).await
+    }
+
+    /// Withdraw a pending change.
+    pub async fn cancel_pending(&self, id: u64, reason: &str) -> Result<AdminDone, ClientError> {
+        let body = json!({ "id": id, "reason": reason });
+        self.post("/v1/admin/pending/cancel", &body).await
+    }
+
+    /// The trader's "done for today": every account locked until the next reset (trader token is enough).
+    pub async fn done_for_today(&self, reason: Option<&str>) -> Result<AdminDone, ClientError> {
+        self.post("/v1/trader/done-for-today", &json!({ "reason": reason }))
+            .await
     }
 
     pub async fn set_dry_run(&self, enabled: bool, reason: &str) -> Result<AdminDone, ClientError> {

@@ -41,6 +41,7 @@ fn action(summary: &str, body: Value) -> Value {
             "401": error("no, unknown or expired token"),
             "403": error("the trader token cannot act"),
             "404": error("no such account or lock"),
+            "409": error("needs_confirmation: a loosening during the trading day; details list what loosens; send again with confirm"),
             "413": error("body larger than 64 KiB"),
             "422": error("unknown field, missing field or wrong type"),
             "503": error("the daemon is unavailable or did not answer within 10 s")
@@ -114,7 +115,14 @@ fn schemas() -> Value {
         })),
         "View": object(json!({
             "at": instant, "status": r("Status"), "accounts": array_of("Account"),
-            "positions": array_of("Position"), "orders": array_of("Order"), "locks": array_of("Lock")
+            "positions": array_of("Position"), "orders": array_of("Order"), "locks": array_of("Lock"),
+            "pending": array_of("PendingChange")
+        })),
+        "PendingChange": object(json!({
+            "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["clear_lock", "config"] },
+            "account": { "type": ["integer", "null"] }, "description": { "type": "string" },
+            "loosens": { "type": "array", "items": { "type": "string" } }, "reason": { "type": "string" },
+            "by": { "type": "string" }, "requestedAt": instant, "effectiveAt": instant
         })),
         "DecisionRecord": object(json!({
             "t": instant, "account": { "type": "integer" }, "rule": { "type": "string" },
@@ -140,7 +148,11 @@ fn schemas() -> Value {
             "required": ["password"]
         },
         "LoginAnswer": object(json!({ "token": { "type": "string" }, "expiresAt": instant })),
-        "AdminDone": object(json!({ "message": { "type": "string" } })),
+        "AdminDone": {
+            "type": "object",
+            "properties": { "message": { "type": "string" }, "pending": r("PendingChange") },
+            "required": ["message"]
+        },
         "StreamEvent": {
             "description": "One Server-Sent Event of /v1/stream: the SSE `event:` field is the name, `data:` the JSON below.",
             "oneOf": [
@@ -150,7 +162,8 @@ fn schemas() -> Value {
                 { "title": "account", "$ref": "#/components/schemas/Account" },
                 { "title": "positions", "type": "array", "items": r("Position") },
                 { "title": "orders", "type": "array", "items": r("Order") },
-                { "title": "locks", "type": "array", "items": r("Lock") }
+                { "title": "locks", "type": "array", "items": r("Lock") },
+                { "title": "pending", "type": "array", "items": r("PendingChange") }
             ]
         }
     })
@@ -198,6 +211,20 @@ pub fn document() -> Value {
             },
             "/v1/rules": read("the effective rules per account", array_of("AccountRules")),
             "/v1/holidays": read("holidays and session windows", r("Holidays")),
+            "/v1/pending": read("changes waiting out their cooling-off delay", array_of("PendingChange")),
+            "/v1/trader/done-for-today": {
+                "post": {
+                    "summary": "the trader's self-lock: every account locked until the next daily reset (trader token is enough)",
+                    "security": [{ "bearer": [] }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": body(
+                        json!({ "reason": { "type": ["string", "null"] } }), &[]) } } },
+                    "responses": {
+                        "200": ok("done", r("AdminDone")),
+                        "401": error("no, unknown or expired token"),
+                        "503": error("the daemon is unavailable or did not answer within 10 s")
+                    }
+                }
+            },
             "/v1/stream": {
                 "get": {
                     "summary": "live feed (Server-Sent Events): a snapshot, then decision/status/account/positions/orders/locks deltas; keep-alive comments every 15 s",
@@ -221,10 +248,18 @@ pub fn document() -> Value {
                     }
                 }
             },
-            "/v1/admin/locks/clear": action("clear one lock of one account", body(
-                json!({ "account": { "type": "integer" }, "rule": { "type": "string" }, "reason": reason }),
+            "/v1/admin/locks/clear": action("clear one lock of one account (during the trading day: confirm, then a cooling-off delay)", body(
+                json!({ "account": { "type": "integer" }, "rule": { "type": "string" }, "reason": reason, "confirm": { "type": "boolean" } }),
                 &["account", "rule", "reason"])),
-            "/v1/admin/reload": action("re-read and validate risk_config.yaml", body(json!({}), &[])),
+            "/v1/admin/reload": action("re-read and validate risk_config.yaml (loosening during the trading day: confirm, then a cooling-off delay)", body(
+                json!({ "confirm": { "type": "boolean" } }), &[])),
+            "/v1/admin/rules/set": action("set one key of risk_config.yaml, keeping its comments; validated, then reloaded", body(
+                json!({ "key": { "type": "string", "description": "RULE.KEY, global.KEY or accounts.ID.RULE.KEY" },
+                        "value": { "type": "string", "description": "a YAML value" }, "reason": reason,
+                        "confirm": { "type": "boolean" } }),
+                &["key", "value", "reason"])),
+            "/v1/admin/pending/cancel": action("withdraw a pending change", body(
+                json!({ "id": { "type": "integer" }, "reason": reason }), &["id", "reason"])),
             "/v1/admin/dry-run": action("switch dry-run on or off", body(
                 json!({ "enabled": { "type": "boolean" }, "reason": reason }), &["enabled", "reason"])),
             "/v1/admin/flatten": action("close every position and cancel every working order of an account", body(

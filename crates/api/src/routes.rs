@@ -12,7 +12,8 @@ use serde::Deserialize;
 use crate::error::{ApiError, QueryParams};
 use crate::server::AppState;
 use crate::types::{
-    Account, AccountRules, DecisionRecord, Holidays, Lock, Order, Position, Status, View,
+    Account, AccountRules, DecisionRecord, Holidays, Lock, Order, PendingChange, Position, Status,
+    View,
 };
 
 type Shared = State<Arc<AppState>>;
@@ -89,4 +90,8 @@ pub async fn rules(State(state): Shared) -> Json<Vec<AccountRules>> {
 
 pub async fn holidays(State(state): Shared) -> Json<Holidays> {
     Json(state.daemon.holidays())
+}
+
+pub async fn pending(State(state): Shared) -> Json<Vec<PendingChange>> {
+    Json(current_view(&state).pending.clone())
 }

@@ -87,12 +87,16 @@ fn build() -> (Router<Shared>, Vec<(&'static str, &'static str)>) {
         .get("/v1/decisions", routes::decisions)
         .get("/v1/rules", routes::rules)
         .get("/v1/holidays", routes::holidays)
-        .get("/v1/stream", stream::handler);
+        .get("/v1/pending", routes::pending)
+        .get("/v1/stream", stream::handler)
+        .post("/v1/trader/done-for-today", admin::done_for_today);
     let act = Table::new()
         .post("/v1/admin/locks/clear", admin::clear_lock)
         .post("/v1/admin/reload", admin::reload)
         .post("/v1/admin/dry-run", admin::dry_run)
-        .post("/v1/admin/flatten", admin::flatten);
+        .post("/v1/admin/flatten", admin::flatten)
+        .post("/v1/admin/rules/set", admin::set_rule)
+        .post("/v1/admin/pending/cancel", admin::cancel_pending);
     let mut list = public.routes;
     list.extend(read.routes);
     list.extend(act.routes);

@@ -72,6 +72,9 @@ pub fn diff(old: &View, new: &View, now: Timestamp) -> Vec<StreamEvent> {
     if old.locks != new.locks {
         events.push(StreamEvent::Locks(new.locks.clone()));
     }
+    if old.pending != new.pending {
+        events.push(StreamEvent::Pending(new.pending.clone()));
+    }
     events
 }
 

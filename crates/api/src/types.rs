@@ -19,9 +19,32 @@ pub struct View {
     pub positions: Vec<Position>,
     pub orders: Vec<Order>,
     pub locks: Vec<Lock>,
+    /// Loosening changes and lock clearings waiting out their cooling-off delay (soonest first).
+    #[serde(default)]
+    pub pending: Vec<PendingChange>,
 }
 
-/// `GET /v1/status`.
+/// A change that loosens protection during the trading day, confirmed by an admin and waiting out its
+/// cooling-off delay (`GET /v1/pending`, and the view). Tightening changes never wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingChange {
+    /// Unique within this daemon's data dir.
+    pub id: u64,
+    /// `clear_lock` or `config`.
+    pub kind: String,
+    /// The account a lock clearing is for (`None` for config changes).
+    pub account: Option<i64>,
+    /// For people: "daily_realized_loss.loss_limit 500 -> 800", "clear the self_lock lock of 7001".
+    pub description: String,
+    /// Each loosening the change contains.
+    pub loosens: Vec<String>,
+    pub reason: String,
+    pub by: String,
+    pub requested_at: Timestamp,
+    /// When it takes effect.
+    pub effective_at: Timestamp,
+}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
@@ -219,14 +242,37 @@ pub struct AdminRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AdminAction {
-    /// Clear one lock of one account. The reason is mandatory and journaled.
+    /// Clear one lock of one account. The reason is mandatory and journaled. During the trading day this is a
+    /// loosening: without `confirm` it is refused with `needs_confirmation`; with it, it waits out the
+    /// cooling-off delay.
     ClearLock {
         account: i64,
         rule: String,
         reason: String,
+        #[serde(default)]
+        confirm: bool,
     },
-    /// Re-read and validate risk_config.yaml; on any error keep the running config.
-    Reload,
+    /// Re-read and validate risk_config.yaml; on any error keep the running config. A loosening file during
+    /// the trading day needs `confirm` and then waits out the cooling-off delay; tightening applies at once.
+    Reload {
+        #[serde(default)]
+        confirm: bool,
+    },
+    /// Set one key of risk_config.yaml (`RULE.KEY`, `global.KEY` or `accounts.ID.RULE.KEY`) to a YAML value,
+    /// keeping the file's comments; validated before anything is written, then reloaded (tightening at once,
+    /// loosening during the trading day after `confirm` and the cooling-off delay).
+    SetRule {
+        key: String,
+        value: String,
+        reason: String,
+        #[serde(default)]
+        confirm: bool,
+    },
+    /// The trader's "done for today": lock every watched account until the next daily reset. Only the
+    /// cooling-off path of `clear_lock` undoes it. Allowed with the trader token.
+    SelfLock { reason: String },
+    /// Withdraw a pending change before it takes effect (this only keeps protection in place).
+    CancelPending { id: u64, reason: String },
     /// Record decisions without sending anything, or send again.
     SetDryRun { enabled: bool, reason: String },
     /// Close every position and cancel every working order of the account now.
@@ -241,13 +287,18 @@ pub type AdminResult = Result<AdminDone, AdminError>;
 pub struct AdminDone {
     /// What happened, for people ("lock daily_realized_loss on 7001 cleared").
     pub message: String,
+    /// Set when the action did not take effect yet but waits out its cooling-off delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingChange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminError {
     /// `bad_request` (nothing changed: the request itself is wrong), `invalid_config` (the reload found
-    /// errors; the running config stays), `not_found` (no such account or lock), `unavailable`.
+    /// errors; the running config stays), `not_found` (no such account or lock), `unavailable`,
+    /// `needs_confirmation` (a loosening during the trading day: `errors` lists what loosens; send it again
+    /// with `confirm` to start the cooling-off delay).
     pub kind: String,
     pub message: String,
     /// Every error, e.g. each config problem with file, key path and line.
@@ -273,6 +324,8 @@ pub enum StreamEvent {
     Orders(Vec<Order>),
     /// The locks changed (the whole list).
     Locks(Vec<Lock>),
+    /// The pending (cooling-off) changes changed (the whole list).
+    Pending(Vec<PendingChange>),
 }
 
 /// The error body of every 4xx and 5xx answer.

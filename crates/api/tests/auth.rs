@@ -91,12 +91,13 @@ async fn an_admin_token_from_login_acts_in_the_admins_name() {
                 action: AdminAction::ClearLock {
                     account: 7001,
                     rule: "daily_realized_loss".into(),
-                    reason: "ok by risk desk".into()
+                    reason: "ok by risk desk".into(),
+                    confirm: false,
                 }
             },
             AdminRequest {
                 by: "ops".into(),
-                action: AdminAction::Reload
+                action: AdminAction::Reload { confirm: false }
             },
             AdminRequest {
                 by: "ops".into(),
@@ -118,7 +119,7 @@ async fn an_admin_token_from_login_acts_in_the_admins_name() {
     let mut c = h.client();
     let answer = c.login(PASSWORD, None).await.unwrap();
     assert!(answer.expires_at > jiff::Timestamp::now());
-    c.reload().await.unwrap();
+    c.reload(false).await.unwrap();
     assert_eq!(h.fake.admin_requests().last().unwrap().by, "admin");
     h.server.shutdown().await;
 }

@@ -33,6 +33,7 @@ pub fn build(engine: &Engine, accounts: &[AccountId], now: Timestamp, status: St
         positions: Vec::new(),
         orders: Vec::new(),
         locks: Vec::new(),
+        pending: Vec::new(),
     };
     for id in accounts {
         let Some(acct) = state.accounts.get(id) else {

@@ -194,7 +194,7 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
 
     // The trader token cannot act; no token cannot even read.
     let refused = client
-        .clear_lock(ACCOUNT, "daily_realized_loss", "please")
+        .clear_lock(ACCOUNT, "daily_realized_loss", "please", false)
         .await
         .unwrap_err();
     assert!(
@@ -213,7 +213,7 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
     let mut admin = trader(&rig);
     admin.login("correct horse", Some("ops")).await.unwrap();
     let refused = admin
-        .clear_lock(ACCOUNT, "daily_realized_loss", "  ")
+        .clear_lock(ACCOUNT, "daily_realized_loss", "  ", false)
         .await
         .unwrap_err();
     assert!(
@@ -226,7 +226,7 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
         "a refused unlock changes nothing"
     );
     let missing = admin
-        .clear_lock(ACCOUNT, "max_contracts", "why not")
+        .clear_lock(ACCOUNT, "max_contracts", "why not", false)
         .await
         .unwrap_err();
     assert!(
@@ -234,7 +234,12 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
         "{missing}"
     );
     admin
-        .clear_lock(ACCOUNT, "daily_realized_loss", "reviewed with the desk")
+        .clear_lock(
+            ACCOUNT,
+            "daily_realized_loss",
+            "reviewed with the desk",
+            false,
+        )
         .await
         .unwrap();
     assert!(client.locks().await.unwrap().is_empty());
@@ -253,7 +258,7 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
         "rules:\n  max_contracts: { enabled: true, limit: -3 }\n",
     )
     .unwrap();
-    let refused = admin.reload().await.unwrap_err();
+    let refused = admin.reload(false).await.unwrap_err();
     let ClientError::Api { status, body } = &refused else {
         panic!("{refused}")
     };
@@ -266,7 +271,7 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
     );
     // A good one applies at once.
     std::fs::write(&risk_path, RULES.replace("limit: 2", "limit: 1")).unwrap();
-    admin.reload().await.unwrap();
+    admin.reload(false).await.unwrap();
     assert_eq!(
         client.rules().await.unwrap()[0].rules["max_contracts"]["limit"],
         1

@@ -100,6 +100,7 @@ fn view() -> View {
             since: now,
             until: Some(until),
         }],
+        pending: Vec::new(),
     }
 }
 

@@ -31,6 +31,7 @@ impl Fake {
             admin_seen: Mutex::new(Vec::new()),
             admin_answer: Mutex::new(Some(Ok(AdminDone {
                 message: "done".into(),
+                pending: None,
             }))),
             history_asked: Mutex::new(Vec::new()),
         })
@@ -196,6 +197,7 @@ pub fn view() -> View {
             stop_price: Some(dec!(20950)),
         }],
         locks: Vec::new(),
+        pending: Vec::new(),
     }
 }
 

@@ -25,6 +25,7 @@ fn error(kind: &str, message: impl Into<String>) -> AdminError {
 fn done(message: impl Into<String>) -> AdminResult {
     Ok(AdminDone {
         message: message.into(),
+        pending: None,
     })
 }
 
@@ -46,6 +47,7 @@ impl Loop {
                 account,
                 rule,
                 reason: why,
+                confirm: _,
             } => {
                 let why = reason(&why)?;
                 let account = self.watched_account(account)?;
@@ -114,7 +116,7 @@ impl Loop {
                 self.dirty = true;
                 done(text)
             }
-            AdminAction::Reload => {
+            AdminAction::Reload { confirm: _ } => {
                 let Some(path) = self.risk_path.clone() else {
                     return Err(error(
                         "bad_request",
@@ -154,6 +156,9 @@ impl Loop {
                     }
                 }
             }
+            AdminAction::SetRule { .. }
+            | AdminAction::SelfLock { .. }
+            | AdminAction::CancelPending { .. } => Err(error("unavailable", "not built yet")),
         }
     }
 
