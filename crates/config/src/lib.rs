@@ -11,6 +11,7 @@
 //! level), `holidays` (holidays.yaml).
 
 mod accounts;
+pub mod edit;
 pub mod error;
 mod holidays;
 mod risk;
@@ -59,6 +60,18 @@ pub fn load_risk_config(path: &Path) -> Result<RiskConfig, Vec<ConfigError>> {
             parse_risk_config(&text, path, Some((&h_text, &h_path)))
         }
         None => parse_risk_config(&text, path, None),
+    }
+}
+
+/// Validate `text` as the new content of the risk_config.yaml at `path`, with the holidays.yaml beside it (if
+/// present): what the file would give if it held `text`.
+pub fn parse_risk_config_for(text: &str, path: &Path) -> Result<RiskConfig, Vec<ConfigError>> {
+    match holidays_beside(path) {
+        Some(h_path) => {
+            let h_text = read(&h_path).map_err(|e| vec![e])?;
+            parse_risk_config(text, path, Some((&h_text, &h_path)))
+        }
+        None => parse_risk_config(text, path, None),
     }
 }
 

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use model::config::{Global, RiskConfig};
+use model::config::{Global, RiskConfig, TightenOnly};
 use model::ids::AccountId;
 
 use crate::error::ConfigError;
 use crate::holidays;
 use crate::rules::{Env, RulesP};
 use crate::tree::{
-    At, Ctx, FILE_PATH, boolean, count, entries, hh_mm, load, time_zone, unknown_key,
+    At, Ctx, FILE_PATH, boolean, count, entries, hh_mm, load, one_of, time_zone, unknown_key,
 };
 
 const TOP_KEYS: &[&str] = &["global", "rules", "accounts"];
@@ -22,6 +22,8 @@ const GLOBAL_KEYS: &[&str] = &[
     "subtract_fees",
     "journal_retention_days",
     "strict_mode",
+    "cooling_off_minutes",
+    "tighten_only",
 ];
 
 /// Parse and validate; see [`crate::parse_risk_config`].
@@ -114,6 +116,20 @@ fn read_global(ctx: &mut Ctx, at: &At<'_, '_>) -> Global {
                 g.journal_retention_days = count(ctx, v, 1).unwrap_or(g.journal_retention_days)
             }
             "strict_mode" => g.strict_mode = boolean(ctx, v).unwrap_or(g.strict_mode),
+            "tighten_only" => {
+                g.tighten_only = one_of(
+                    ctx,
+                    v,
+                    &[
+                        ("trading_day", TightenOnly::TradingDay),
+                        ("always", TightenOnly::Always),
+                    ],
+                )
+                .unwrap_or(g.tighten_only)
+            }
+            "cooling_off_minutes" => {
+                g.cooling_off_minutes = count(ctx, v, 0).unwrap_or(g.cooling_off_minutes)
+            }
             _ => unknown_key(ctx, &e, GLOBAL_KEYS),
         }
     }

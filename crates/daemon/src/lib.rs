@@ -3,14 +3,17 @@
 //! [`setup`] validates the config directory and resolves secrets; [`runner`] owns the engine and runs the
 //! main loop; [`executor`] turns decisions into gateway calls and outcomes; [`journal`] writes every input,
 //! decision and outcome to the store before it has effects and rebuilds the engine on start;
-//! [`logging`] sets up console and rotating-file logs.
+//! [`logging`] sets up console and rotating-file logs; [`guard`] decides which config changes loosen protection
+//! and when they must wait out the cooling-off delay; [`pending`] keeps those that wait.
 
 pub mod control;
 pub mod executor;
 pub mod export;
+pub mod guard;
 pub mod journal;
 pub mod logging;
 pub mod metrics;
+pub mod pending;
 pub mod runner;
 pub mod setup;
 pub mod view;

@@ -265,6 +265,11 @@ fn rules_json(config: &RiskConfig, r: &Rules) -> Value {
             "timezone": g.timezone_name,
             "subtract_fees": g.subtract_fees,
             "strict_mode": g.strict_mode,
+            "cooling_off_minutes": g.cooling_off_minutes,
+            "tighten_only": match g.tighten_only {
+                model::config::TightenOnly::TradingDay => "trading_day",
+                model::config::TightenOnly::Always => "always",
+            },
         },
         "max_contracts": {
             "enabled": r.max_contracts.enabled,
@@ -325,6 +330,7 @@ fn rules_json(config: &RiskConfig, r: &Rules) -> Value {
             "timezone": r.session_block_outside.timezone_name,
             "sessions": sessions_json(r),
             "respect_holidays": r.session_block_outside.respect_holidays,
+            "holidays": r.session_block_outside.holidays.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "close_positions_at_session_end": r.session_block_outside.close_positions_at_session_end,
             "lockout_outside_session": r.session_block_outside.lockout_outside_session,
         },

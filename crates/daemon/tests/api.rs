@@ -15,7 +15,10 @@ use futures_util::StreamExt as _;
 use model::decision::RuleId;
 use serde_json::json;
 
-const RULES: &str = "rules:
+// Loosening (clearing a lock included) needs a confirmation at every hour, and then applies at once: the
+// cooling-off delay has its own tests (cooling_off.rs).
+const RULES: &str = "global: { tighten_only: always, cooling_off_minutes: 0 }
+rules:
   max_contracts: { enabled: true, limit: 2, action: close_all }
   daily_realized_loss: { enabled: true, loss_limit: 500 }
   symbol_blocks: { enabled: true, blocked_symbols: [RTY] }
@@ -233,12 +236,28 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
         matches!(missing, ClientError::Api { status: 404, .. }),
         "{missing}"
     );
-    admin
+    // Clearing a lock loosens: the first ask is answered with what needs confirming, and changes nothing.
+    let unconfirmed = admin
         .clear_lock(
             ACCOUNT,
             "daily_realized_loss",
             "reviewed with the desk",
             false,
+        )
+        .await
+        .unwrap_err();
+    let ClientError::Api { status, body } = &unconfirmed else {
+        panic!("{unconfirmed}")
+    };
+    assert_eq!(*status, 409, "{body:?}");
+    assert!(body.error.contains("confirm"), "{body:?}");
+    assert_eq!(client.locks().await.unwrap().len(), 1);
+    admin
+        .clear_lock(
+            ACCOUNT,
+            "daily_realized_loss",
+            "reviewed with the desk",
+            true,
         )
         .await
         .unwrap();

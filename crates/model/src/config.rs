@@ -39,6 +39,20 @@ pub struct Global {
     pub subtract_fees: bool,
     pub journal_retention_days: u32,
     pub strict_mode: bool,
+    /// How long a loosening change (or clearing a lock) waits during the trading day once confirmed.
+    pub cooling_off_minutes: u32,
+    /// When loosening needs confirmation and the cooling-off delay.
+    pub tighten_only: TightenOnly,
+}
+
+/// `global.tighten_only`: when a loosening change must be confirmed and wait out the cooling-off delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TightenOnly {
+    /// During trading days (Monday to Friday, not holidays), from reset to reset.
+    #[default]
+    TradingDay,
+    /// At every hour, weekends included.
+    Always,
 }
 
 impl Default for Global {
@@ -51,6 +65,8 @@ impl Default for Global {
             subtract_fees: true,
             journal_retention_days: 30,
             strict_mode: false,
+            cooling_off_minutes: 15,
+            tighten_only: TightenOnly::TradingDay,
         }
     }
 }

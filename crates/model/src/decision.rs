@@ -33,10 +33,12 @@ pub enum RuleId {
     SymbolBlocks,
     TradeManagement,
     Admin,
+    /// The trader's own "done for today" lock (until the next reset).
+    SelfLock,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 15] = [
+    pub const ALL: [RuleId; 16] = [
         RuleId::Reset,
         RuleId::LockoutGuard,
         RuleId::MaxContracts,
@@ -52,6 +54,7 @@ impl RuleId {
         RuleId::SymbolBlocks,
         RuleId::TradeManagement,
         RuleId::Admin,
+        RuleId::SelfLock,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +74,7 @@ impl RuleId {
             RuleId::SymbolBlocks => "symbol_blocks",
             RuleId::TradeManagement => "trade_management",
             RuleId::Admin => "admin",
+            RuleId::SelfLock => "self_lock",
         }
     }
 

@@ -269,14 +269,19 @@ pub enum AdminCommand {
         account: AccountId,
         reason: String,
     },
+    /// The trader's "done for today": lock the account until the next daily reset.
+    SelfLock {
+        account: AccountId,
+        reason: String,
+    },
 }
 
 impl AdminCommand {
     pub fn account(&self) -> AccountId {
         match self {
-            AdminCommand::ClearLock { account, .. } | AdminCommand::Flatten { account, .. } => {
-                *account
-            }
+            AdminCommand::ClearLock { account, .. }
+            | AdminCommand::Flatten { account, .. }
+            | AdminCommand::SelfLock { account, .. } => *account,
         }
     }
 }

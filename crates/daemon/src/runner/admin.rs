@@ -1,17 +1,28 @@
-//! Admin actions, carried out by the loop (so they are ordered with every other input): clear a lock and
-//! flatten go to the engine as journaled admin events; dry-run and reload are the daemon's own and are
-//! journaled as `note` lines. Each is answered with what happened, or why nothing did.
+//! Admin actions, carried out by the loop (so they are ordered with every other input): clear a lock, flatten
+//! and the trader's self-lock go to the engine as journaled admin events; dry-run, reload and `rules set` are
+//! the daemon's own and are journaled as `note` lines. Each is answered with what happened, or why nothing did.
+//!
+//! **Tighten-only while trading** ([`crate::guard`]): during a trading day, clearing a lock and any config
+//! change that loosens protection are refused with `needs_confirmation` until the admin confirms; confirmed,
+//! they wait `global.cooling_off_minutes` in [`crate::pending`] and are carried out by [`Loop::apply_due`].
+//! Tightening changes, and everything outside a trading day, take effect at once.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use api::{AdminAction, AdminDone, AdminError, AdminRequest, AdminResult, DecisionRecord};
-use jiff::Timestamp;
+use api::{
+    AdminAction, AdminDone, AdminError, AdminRequest, AdminResult, DecisionRecord, PendingChange,
+};
+use jiff::{SignedDuration, Timestamp};
+use model::config::RiskConfig;
 use model::decision::RuleId;
 use model::event::{AdminCommand, Event};
 use model::ids::AccountId;
 use serde_json::json;
 
 use super::Loop;
+use crate::guard;
+use crate::pending::{Change, Item};
 use crate::view;
 
 fn error(kind: &str, message: impl Into<String>) -> AdminError {
@@ -38,6 +49,53 @@ fn reason(text: &str) -> Result<String, AdminError> {
     Ok(t.to_owned())
 }
 
+fn config_errors(path: &Path, errors: &[config::ConfigError]) -> AdminError {
+    AdminError {
+        kind: "invalid_config".into(),
+        message: format!(
+            "{} would have {} error(s); nothing was changed",
+            path.display(),
+            errors.len()
+        ),
+        errors: errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// A loosening asked for without `confirm`.
+fn needs_confirmation(what: &str, loosens: Vec<String>, minutes: u32) -> AdminError {
+    AdminError {
+        kind: "needs_confirmation".into(),
+        message: format!(
+            "{what} loosens protection during the trading day: confirm it, and it takes effect {minutes} \
+             minute(s) later"
+        ),
+        errors: loosens,
+    }
+}
+
+/// Write the file whole or not at all (a temporary file beside it, then a rename).
+fn write_atomically(path: &Path, text: &str) -> Result<(), AdminError> {
+    let tmp = path.with_extension("yaml.new");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            error(
+                "unavailable",
+                format!("cannot write {}: {e}; nothing was changed", path.display()),
+            )
+        })
+}
+
+fn read_file(path: &Path) -> Result<String, AdminError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        error(
+            "unavailable",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })
+}
+
 impl Loop {
     pub(super) async fn admin(&mut self, request: AdminRequest) -> AdminResult {
         let by = request.by.trim().to_owned();
@@ -47,35 +105,11 @@ impl Loop {
                 account,
                 rule,
                 reason: why,
-                confirm: _,
+                confirm,
             } => {
                 let why = reason(&why)?;
-                let account = self.watched_account(account)?;
-                let rule_id: RuleId = serde_json::from_value(json!(rule))
-                    .map_err(|_| error("bad_request", format!("unknown rule `{rule}`")))?;
-                let has_lock = self
-                    .engine
-                    .state()
-                    .accounts
-                    .get(&account)
-                    .is_some_and(|a| a.locks.contains_key(&rule_id));
-                if !has_lock {
-                    return Err(error(
-                        "not_found",
-                        format!("account {account} has no {rule_id} lock"),
-                    ));
-                }
-                let cmd = AdminCommand::ClearLock {
-                    account,
-                    rule: rule_id,
-                    reason: format!("{why} (by {by})"),
-                };
-                self.handle(Event::Admin(cmd), now).await;
-                self.metrics.admin("clear_lock");
-                tracing::warn!(%account, rule = %rule_id, reason = %why, %by, "lock cleared by an admin");
-                done(format!(
-                    "the {rule_id} lock on account {account} is cleared"
-                ))
+                self.clear_lock(account, &rule, why, confirm, &by, now)
+                    .await
             }
             AdminAction::Flatten {
                 account,
@@ -92,6 +126,27 @@ impl Loop {
                 tracing::warn!(%account, reason = %why, %by, "flatten by an admin");
                 done(format!(
                     "account {account}: closing every position and cancelling every working order"
+                ))
+            }
+            AdminAction::SelfLock { reason: why } => {
+                let why = reason(&why)?;
+                for account in self.watched.clone() {
+                    let cmd = AdminCommand::SelfLock {
+                        account,
+                        reason: format!("{why} (by {by})"),
+                    };
+                    self.handle(Event::Admin(cmd), now).await;
+                }
+                self.metrics.admin("self_lock");
+                tracing::warn!(reason = %why, %by, "every account locked until the next reset on the trader's request");
+                let until = self
+                    .engine
+                    .state()
+                    .next_reset
+                    .map_or_else(|| "the next reset".to_owned(), |t| t.to_string());
+                done(format!(
+                    "done for today: every account is locked until {until}; only an admin can clear it, \
+                     with a cooling-off delay"
                 ))
             }
             AdminAction::SetDryRun {
@@ -116,50 +171,336 @@ impl Loop {
                 self.dirty = true;
                 done(text)
             }
-            AdminAction::Reload { confirm: _ } => {
-                let Some(path) = self.risk_path.clone() else {
+            AdminAction::Reload { confirm } => {
+                let path = self.risk_file()?;
+                let text = read_file(&path)?;
+                let risk = config::parse_risk_config_for(&text, &path)
+                    .map_err(|errors| config_errors(&path, &errors))?;
+                let change = Change::Config {
+                    base: text.clone(),
+                    text,
+                };
+                let what = format!("reload of {}", path.display());
+                let why = "reload".to_owned();
+                self.config_change(risk, change, &what, why, confirm, &by, now)
+            }
+            AdminAction::SetRule {
+                key,
+                value,
+                reason: why,
+                confirm,
+            } => {
+                let why = reason(&why)?;
+                let path = self.risk_file()?;
+                let base = read_file(&path)?;
+                let key_path =
+                    config::edit::key_path(&key).map_err(|e| error("bad_request", e.0))?;
+                let old = config::edit::current_value(&base, &key_path)
+                    .unwrap_or_else(|| "(not set)".to_owned());
+                let text = config::edit::set_value(&base, &key_path, &value)
+                    .map_err(|e| error("bad_request", e.0))?;
+                let risk = config::parse_risk_config_for(&text, &path)
+                    .map_err(|errors| config_errors(&path, &errors))?;
+                let what = format!("{key} {old} -> {}", value.trim());
+                let change = Change::Config { base, text };
+                self.config_change(risk, change, &what, why, confirm, &by, now)
+            }
+            AdminAction::CancelPending { id, reason: why } => {
+                let why = reason(&why)?;
+                let Some(item) = self.pending.cancel(id) else {
                     return Err(error(
-                        "bad_request",
-                        "this daemon's rules were built in code: there is no file to reload",
+                        "not_found",
+                        format!("no pending change {id} (it may have taken effect already)"),
                     ));
                 };
-                match config::load_risk_config(&path) {
-                    Err(errors) => {
-                        tracing::warn!(errors = errors.len(), %by, "reload refused: the running config stays");
-                        Err(AdminError {
-                            kind: "invalid_config".into(),
-                            message: format!(
-                                "{} has {} error(s); the running config is unchanged",
-                                path.display(),
-                                errors.len()
-                            ),
-                            errors: errors.iter().map(ToString::to_string).collect(),
-                        })
+                self.pending.save(self.journal.store());
+                self.journal.note(
+                    now,
+                    &json!({"action": "cancel_pending", "id": id, "reason": why, "by": by}),
+                );
+                self.metrics.admin("cancel_pending");
+                let text = format!(
+                    "pending change {id} withdrawn: {} ({why}, by {by})",
+                    item.shown.description
+                );
+                tracing::warn!(id, reason = %why, %by, "pending change withdrawn");
+                self.announce(now, "cancel_pending", &text);
+                self.dirty = true;
+                done(text)
+            }
+        }
+    }
+
+    fn risk_file(&self) -> Result<PathBuf, AdminError> {
+        self.risk_path.clone().ok_or_else(|| {
+            error(
+                "bad_request",
+                "this daemon's rules were built in code: there is no file to change",
+            )
+        })
+    }
+
+    fn cooling_off(&self) -> u32 {
+        self.engine.config().global.cooling_off_minutes
+    }
+
+    /// Schedule a confirmed loosening; answer with what waits.
+    fn schedule(
+        &mut self,
+        mut shown: PendingChange,
+        change: Change,
+        now: Timestamp,
+    ) -> AdminResult {
+        let minutes = self.cooling_off();
+        shown.requested_at = now;
+        shown.effective_at = now + SignedDuration::from_mins(i64::from(minutes));
+        let shown = self.pending.add(shown, change);
+        self.pending.save(self.journal.store());
+        self.journal
+            .note(now, &json!({"action": "schedule", "pending": shown}));
+        self.metrics.admin("schedule");
+        let text = format!(
+            "{} waits {minutes} minute(s): takes effect at {} ({}, by {})",
+            shown.description, shown.effective_at, shown.reason, shown.by
+        );
+        tracing::warn!(id = shown.id, effective_at = %shown.effective_at, by = %shown.by, "{}", shown.description);
+        self.announce(now, "schedule", &text);
+        self.dirty = true;
+        Ok(AdminDone {
+            message: text,
+            pending: Some(shown),
+        })
+    }
+
+    async fn clear_lock(
+        &mut self,
+        account: i64,
+        rule: &str,
+        why: String,
+        confirm: bool,
+        by: &str,
+        now: Timestamp,
+    ) -> AdminResult {
+        let account = self.watched_account(account)?;
+        let rule_id = RuleId::parse(rule.trim())
+            .ok_or_else(|| error("bad_request", format!("unknown rule `{rule}`")))?;
+        let has_lock = self
+            .engine
+            .state()
+            .accounts
+            .get(&account)
+            .is_some_and(|a| a.locks.contains_key(&rule_id));
+        if !has_lock {
+            return Err(error(
+                "not_found",
+                format!("account {account} has no {rule_id} lock"),
+            ));
+        }
+        let what = format!("clearing the {rule_id} lock of account {account}");
+        if guard::in_trading_day(self.engine.config(), now) {
+            if let Some(waiting) = self.pending.has_clear_lock(account.0, rule_id.as_str()) {
+                return Err(error(
+                    "bad_request",
+                    format!(
+                        "{what} is already pending (id {}, takes effect at {})",
+                        waiting.id, waiting.effective_at
+                    ),
+                ));
+            }
+            if !confirm {
+                return Err(needs_confirmation(
+                    &what,
+                    vec![what.clone()],
+                    self.cooling_off(),
+                ));
+            }
+            if self.cooling_off() > 0 {
+                let shown = PendingChange {
+                    id: 0,
+                    kind: "clear_lock".into(),
+                    account: Some(account.0),
+                    description: what.clone(),
+                    loosens: vec![what],
+                    reason: why,
+                    by: by.to_owned(),
+                    requested_at: now,
+                    effective_at: now,
+                };
+                let change = Change::ClearLock {
+                    account: account.0,
+                    rule: rule_id.as_str().to_owned(),
+                };
+                return self.schedule(shown, change, now);
+            }
+        }
+        self.clear_now(account, rule_id, &why, by, now).await;
+        done(format!(
+            "the {rule_id} lock on account {account} is cleared"
+        ))
+    }
+
+    async fn clear_now(
+        &mut self,
+        account: AccountId,
+        rule: RuleId,
+        why: &str,
+        by: &str,
+        now: Timestamp,
+    ) {
+        let cmd = AdminCommand::ClearLock {
+            account,
+            rule,
+            reason: format!("{why} (by {by})"),
+        };
+        self.handle(Event::Admin(cmd), now).await;
+        self.metrics.admin("clear_lock");
+        tracing::warn!(%account, %rule, reason = %why, %by, "lock cleared by an admin");
+    }
+
+    /// A validated new config: at once if it only tightens (or outside a trading day), otherwise confirmed
+    /// and delayed.
+    #[allow(clippy::too_many_arguments)]
+    fn config_change(
+        &mut self,
+        risk: RiskConfig,
+        change: Change,
+        what: &str,
+        why: String,
+        confirm: bool,
+        by: &str,
+        now: Timestamp,
+    ) -> AdminResult {
+        let loosens = guard::loosenings(self.engine.config(), &risk, &self.watched);
+        let guarded = !loosens.is_empty() && guard::in_trading_day(self.engine.config(), now);
+        if guarded && !confirm {
+            return Err(needs_confirmation(what, loosens, self.cooling_off()));
+        }
+        if guarded && self.cooling_off() > 0 {
+            let shown = PendingChange {
+                id: 0,
+                kind: "config".into(),
+                account: None,
+                description: what.to_owned(),
+                loosens,
+                reason: why,
+                by: by.to_owned(),
+                requested_at: now,
+                effective_at: now,
+            };
+            return self.schedule(shown, change, now);
+        }
+        let Change::Config { base, text } = change else {
+            return Err(error("bad_request", "not a config change"));
+        };
+        let path = self.risk_file()?;
+        if base != text {
+            write_atomically(&path, &text)?;
+        }
+        let text = self.apply_config(risk, what, &why, by, now);
+        done(text)
+    }
+
+    /// Make `risk` the running config; journaled, logged and announced.
+    fn apply_config(
+        &mut self,
+        risk: RiskConfig,
+        what: &str,
+        why: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> String {
+        let risk = Arc::new(risk);
+        self.engine.set_config(risk.clone());
+        self.published.set_rules(
+            view::account_rules(&risk, &self.watched),
+            view::holidays(&risk, now),
+        );
+        let file = self
+            .risk_path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        self.journal.note(
+            now,
+            &json!({"action": "reload", "file": file, "change": what, "reason": why, "by": by}),
+        );
+        self.metrics.admin("reload");
+        let text = format!("{what}: applied ({why}, by {by})");
+        tracing::warn!(file = %file, %by, "{text}");
+        self.announce(now, "reload", &text);
+        self.dirty = true;
+        text
+    }
+
+    /// Carry out the pending changes whose delay is over.
+    pub(super) async fn apply_due(&mut self, now: Timestamp) {
+        let due = self.pending.take_due(now);
+        if due.is_empty() {
+            return;
+        }
+        self.pending.save(self.journal.store());
+        self.dirty = true;
+        for Item { shown, change } in due {
+            match change {
+                Change::ClearLock { account, rule } => {
+                    let Some(rule) = RuleId::parse(&rule) else {
+                        continue;
+                    };
+                    let account = AccountId(account);
+                    let still_locked = self
+                        .engine
+                        .state()
+                        .accounts
+                        .get(&account)
+                        .is_some_and(|a| a.locks.contains_key(&rule));
+                    if still_locked {
+                        self.clear_now(account, rule, &shown.reason, &shown.by, now)
+                            .await;
                     }
-                    Ok(risk) => {
-                        let risk = Arc::new(risk);
-                        self.engine.set_config(risk.clone());
-                        self.published.set_rules(
-                            view::account_rules(&risk, &self.watched),
-                            view::holidays(&risk, now),
+                }
+                Change::Config { base, text } => {
+                    if let Err(e) = self.apply_due_config(&shown, &base, &text, now) {
+                        let msg = format!(
+                            "pending change {} not applied: {} ({})",
+                            shown.id, shown.description, e.message
                         );
+                        tracing::error!(errors = ?e.errors, "{msg}");
                         self.journal.note(
                             now,
-                            &json!({"action": "reload", "file": path.display().to_string(), "by": by}),
+                            &json!({"action": "pending_refused", "id": shown.id, "why": e.message}),
                         );
-                        self.metrics.admin("reload");
-                        let text = format!("{} reloaded (by {by})", path.display());
-                        tracing::warn!(file = %path.display(), %by, "config reloaded by an admin");
-                        self.announce(now, "reload", &text);
-                        self.dirty = true;
-                        done(text)
+                        self.announce(now, "pending_refused", &msg);
                     }
                 }
             }
-            AdminAction::SetRule { .. }
-            | AdminAction::SelfLock { .. }
-            | AdminAction::CancelPending { .. } => Err(error("unavailable", "not built yet")),
         }
+    }
+
+    fn apply_due_config(
+        &mut self,
+        shown: &PendingChange,
+        base: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<(), AdminError> {
+        let path = self.risk_file()?;
+        let current = read_file(&path)?;
+        if current != base && current != text {
+            return Err(error(
+                "bad_request",
+                format!(
+                    "{} changed since the change was confirmed; confirm it again",
+                    path.display()
+                ),
+            ));
+        }
+        let risk = config::parse_risk_config_for(text, &path)
+            .map_err(|errors| config_errors(&path, &errors))?;
+        if current != text {
+            write_atomically(&path, text)?;
+        }
+        self.apply_config(risk, &shown.description, &shown.reason, &shown.by, now);
+        Ok(())
     }
 
     fn watched_account(&self, id: i64) -> Result<AccountId, AdminError> {

@@ -96,6 +96,8 @@ struct Loop {
     last_publish: tokio::time::Instant,
     risk_path: Option<std::path::PathBuf>,
     day_start_seen: Option<Timestamp>,
+    /// Confirmed loosenings waiting out their cooling-off delay.
+    pending: crate::pending::Pending,
 }
 
 /// Run the daemon until `shutdown` completes: stop inputs, drain or journal enforcement in flight, flush
@@ -228,6 +230,7 @@ pub async fn run(
         last_publish: tokio::time::Instant::now(),
         risk_path: config.risk_path.clone(),
         day_start_seen: None,
+        pending: crate::pending::Pending::load(&store),
     };
     for i in 0..lp.sessions.len() {
         lp.reconcile(i).await;
@@ -282,7 +285,10 @@ pub async fn run(
     let quotes_due = tokio::time::sleep_until(lp.last_publish + QUOTE_PUBLISH_EVERY);
     tokio::pin!(quotes_due);
     loop {
-        let due = lp.engine.next_due();
+        let due = match (lp.engine.next_due(), lp.pending.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let sleep = async {
             match due {
                 Some(t) => {
@@ -325,6 +331,7 @@ pub async fn run(
                 lp.engine.advance(now, &mut out);
                 lp.act(&mut out);
                 lp.decisions = out;
+                lp.apply_due(now).await;
             }
             () = &mut quotes_due, if lp.quotes_dirty || lp.dirty => {
                 if lp.last_publish.elapsed() >= MAX_PUBLISH_DELAY {
@@ -395,7 +402,8 @@ impl Loop {
             self.published.trim_before(day_start);
         }
         let status = self.status(now);
-        let v = view::build(&self.engine, &self.watched, now, status);
+        let mut v = view::build(&self.engine, &self.watched, now, status);
+        v.pending = self.pending.list();
         self.view_tx.send_replace(Arc::new(v));
         self.dirty = false;
         self.quotes_dirty = false;

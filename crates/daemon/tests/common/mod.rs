@@ -185,6 +185,11 @@ impl Rig {
 
     /// Stop the daemon cleanly and start a new one on the same data dir and simulator.
     pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await;
+    }
+
+    /// As [`Rig::restart`], running `while_down` on the data dir while no daemon runs.
+    pub async fn restart_with(&mut self, while_down: impl FnOnce(&Path)) {
         let _ = self.stop.take().unwrap().send(());
         let old = std::mem::replace(&mut self.daemon, tokio::spawn(async { Ok(()) }));
         tokio::time::timeout(Duration::from_secs(8), old)
@@ -192,6 +197,7 @@ impl Rig {
             .expect("stops in time")
             .unwrap()
             .unwrap();
+        while_down(&self.data_dir);
         let (decisions, stop, daemon, api) =
             start_daemon(&self.rules, &self.base, &self.data_dir).await;
         self.api = api;

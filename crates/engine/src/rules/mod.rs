@@ -462,6 +462,7 @@ fn on_account(config: &RiskConfig, state: &mut State, intents: &mut Intents, ev:
 }
 
 fn on_admin(state: &mut State, intents: &mut Intents, cmd: &AdminCommand) {
+    let next_reset = state.next_reset;
     let acct = state
         .accounts
         .entry(cmd.account())
@@ -501,6 +502,16 @@ fn on_admin(state: &mut State, intents: &mut Intents, cmd: &AdminCommand) {
                 why.clone(),
             );
             intents.act(*account, RuleId::Admin, Action::CancelAllOrders, why);
+        }
+        AdminCommand::SelfLock { account, reason } => {
+            let why = format!("done for today: {reason}");
+            intents.lock(
+                *account,
+                RuleId::SelfLock,
+                crate::state::LockKind::DailyReset,
+                next_reset,
+                why,
+            );
         }
     }
 }
