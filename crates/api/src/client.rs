@@ -82,6 +82,11 @@ impl Client {
         Client::new(addr, token)
     }
 
+    /// Use `token` for later calls (an admin token kept from an earlier [`Client::login`]).
+    pub fn set_token(&mut self, token: String) {
+        self.token = token;
+    }
+
     /// The server's base URL (`http://127.0.0.1:port`).
     pub fn base(&self) -> &str {
         &self.base

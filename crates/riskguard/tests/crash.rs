@@ -14,20 +14,18 @@
 
 mod support;
 
-use std::fs::{self, File};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::fs;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{ACCOUNT, BIN, POLL, Proc, Sim, read, wait_for};
+use support::daemon::{self, Daemon, Dirs};
+use support::{ACCOUNT, POLL, Sim, read, wait_for};
 
 const MNQ: &str = "CON.F.US.MNQ.Z25";
 const MES: &str = "CON.F.US.MES.Z25";
 const RTY: &str = "CON.F.US.RTY.Z25";
 const GC: &str = "CON.F.US.GC.G26";
-const USER_VAR: &str = "RG_CRASH_TEST_USER";
-const KEY_VAR: &str = "RG_CRASH_TEST_KEY";
 /// How many times the daemon is SIGKILLed.
 const KILLS: usize = 24;
 /// The longest random delay between the trader's last call and the kill.
@@ -113,34 +111,16 @@ fn plan(locked: &[Step]) -> Vec<Step> {
     steps
 }
 
-struct Daemon {
-    proc: Proc,
-    stderr: PathBuf,
-}
-
-struct Setup {
-    config_dir: PathBuf,
-    data_dir: PathBuf,
-    root: PathBuf,
-}
-
-impl Setup {
-    fn new(sim: &Sim, test: &str) -> Setup {
-        let root =
-            std::env::temp_dir().join(format!("riskguard-crash-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
-        let config_dir = root.join("config");
-        let data_dir = root.join("data");
-        fs::create_dir_all(&config_dir).unwrap();
-        fs::create_dir_all(&data_dir).unwrap();
-        // The daily reset half a day away, so the lock cannot end at a real 17:00 CT while the test runs.
-        let reset = jiff::Timestamp::now()
-            .in_tz("America/Chicago")
-            .unwrap()
-            .checked_add(jiff::SignedDuration::from_hours(12))
-            .unwrap();
-        let risk = format!(
-            r#"global:
+/// The test's directories, with a risk config whose daily reset is half a day away.
+fn setup(sim: &Sim, test: &str) -> Dirs {
+    // The daily reset half a day away, so the lock cannot end at a real 17:00 CT while the test runs.
+    let reset = jiff::Timestamp::now()
+        .in_tz("America/Chicago")
+        .unwrap()
+        .checked_add(jiff::SignedDuration::from_hours(12))
+        .unwrap();
+    let risk = format!(
+        r#"global:
   reset_time: "{:02}:{:02}"
   timezone: "America/Chicago"
   subtract_fees: false
@@ -159,71 +139,10 @@ rules:
     enabled: true
     blocked_symbols: [RTY]
 "#,
-            reset.hour(),
-            reset.minute()
-        );
-        fs::write(config_dir.join("risk_config.yaml"), risk).unwrap();
-        let accounts = format!(
-            r#"gateway:
-  api_url: "{base}"
-  realtime_url: "{base}"
-logins:
-  - name: main
-    user_name_env: {USER_VAR}
-    api_key_env: {KEY_VAR}
-accounts:
-  - id: {ACCOUNT}
-    login: main
-"#,
-            base = sim.base
-        );
-        fs::write(config_dir.join("accounts.yaml"), accounts).unwrap();
-        Setup {
-            config_dir,
-            data_dir,
-            root,
-        }
-    }
-
-    /// Start `riskguard run` and wait until it says it is enforcing (after the start-up reconciliation).
-    fn start_daemon(&self, n: usize) -> Daemon {
-        let stderr = self.root.join(format!("run-{n:02}.stderr"));
-        let child = Command::new(BIN)
-            .arg("run")
-            .arg("--config-dir")
-            .arg(&self.config_dir)
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .env(USER_VAR, "demo")
-            .env(KEY_VAR, "demo")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&stderr).unwrap())
-            .spawn()
-            .expect("start riskguard run");
-        let mut daemon = Daemon {
-            proc: Proc::new(format!("riskguard run #{n}"), child),
-            stderr,
-        };
-        wait_for(
-            &format!("riskguard run #{n} to be enforcing"),
-            READY_DEADLINE,
-            || {
-                if let Some(status) = daemon.proc.exited() {
-                    panic!(
-                        "riskguard run #{n} exited early ({status}):\n{}",
-                        read(&daemon.stderr)
-                    );
-                }
-                read(&daemon.stderr)
-                    .contains("riskguard is enforcing")
-                    .then_some(())
-            },
-        );
-        daemon
-    }
+        reset.hour(),
+        reset.minute()
+    );
+    Dirs::new(&format!("crash-{test}"), &sim.base, &risk)
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -272,10 +191,10 @@ fn kill_repeatedly(test: &str, steps: &[Step], probe: bool) -> Kills {
     sim.price(RTY, 2_000);
     sim.price(MES, 6_000);
     sim.price(GC, 2_000);
-    let setup = Setup::new(&sim, test);
+    let setup = setup(&sim, test);
     let closes = |state: &Value| Sim::calls(state, "/api/Position/closeContract");
 
-    let mut daemon = setup.start_daemon(0);
+    let mut daemon = daemon::start(&setup, 0);
     let mut closes_needed = 0u64;
     let mut locked = false;
     let mut report = Vec::new();
@@ -301,7 +220,7 @@ fn kill_repeatedly(test: &str, steps: &[Step], probe: bool) -> Kills {
         needed += 1;
         locked |= step == Step::LosingPartialExit;
 
-        daemon = setup.start_daemon(i + 1);
+        daemon = daemon::start(&setup, i + 1);
         let what = format!(
             "kill #{} ({step:?}, {delay} ms after the trade{})",
             i + 1,
@@ -451,7 +370,7 @@ fn lose_200(sim: &Sim) {
 fn a_gate_close_lost_in_a_kill_is_sent_after_the_restart() {
     let sim = Sim::start(None, "demo", "demo");
     sim.price(MES, 6_000);
-    let setup = Setup::new(&sim, "lost-gate-close");
+    let setup = setup(&sim, "lost-gate-close");
     lose_200(&sim);
     sim.market(MES, 0, 1);
     let mut lines = trade_lines(&sim);
@@ -460,9 +379,9 @@ fn a_gate_close_lost_in_a_kill_is_sent_after_the_restart() {
         "position",
         json!({"accountId": ACCOUNT, "contractId": MES, "size": 1, "type": 1, "averagePrice": 6000}),
     ));
-    let n = journal(&setup.data_dir, &lines);
+    let n = journal(&setup.data, &lines);
 
-    let daemon = setup.start_daemon(0);
+    let daemon = daemon::start(&setup, 0);
     assert!(
         read(&daemon.stderr).contains(&format!("state recovered from the journal refed={n}")),
         "the crafted journal was not re-fed:\n{}",
@@ -487,7 +406,7 @@ fn a_gate_close_lost_in_a_kill_is_sent_after_the_restart() {
 #[test]
 fn a_new_smaller_position_after_a_close_whose_flat_event_was_lost_is_closed_under_the_lock() {
     let sim = Sim::start(None, "demo", "demo");
-    let setup = Setup::new(&sim, "lost-flat");
+    let setup = setup(&sim, "lost-flat");
     lose_200(&sim);
     sim.market(MNQ, 0, 3);
     // What the daemon had journaled when it was killed: those inputs and the outcome of its close call.
@@ -500,12 +419,12 @@ fn a_new_smaller_position_after_a_close_whose_flat_event_was_lost_is_closed_unde
         "outcome",
         json!({"account": ACCOUNT, "ok": true, "detail": "sent", "target": {"target": "position", "contract": MNQ}}),
     ));
-    let n = journal(&setup.data_dir, &lines);
+    let n = journal(&setup.data, &lines);
     // The close the daemon sent went through (the trader sells them here: same fills), then a new 1-lot.
     sim.market(MNQ, 1, 3);
     sim.market(MNQ, 0, 1);
 
-    let daemon = setup.start_daemon(0);
+    let daemon = daemon::start(&setup, 0);
     assert!(
         read(&daemon.stderr).contains(&format!("state recovered from the journal refed={n}")),
         "the crafted journal was not re-fed:\n{}",
@@ -528,8 +447,8 @@ fn a_new_smaller_position_after_a_close_whose_flat_event_was_lost_is_closed_unde
 #[test]
 fn a_daily_loss_taken_by_the_trade_that_goes_flat_sends_no_close() {
     let sim = Sim::start(None, "demo", "demo");
-    let setup = Setup::new(&sim, "loss-to-flat");
-    let daemon = setup.start_daemon(0);
+    let setup = setup(&sim, "loss-to-flat");
+    let daemon = daemon::start(&setup, 0);
     lose_200(&sim);
     let log = wait_for("the lockout decision", READY_DEADLINE, || {
         let log = read(&daemon.stderr);

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod daemon;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_riskguard");
 /// The trader's account on the simulator.
 pub const ACCOUNT: i64 = 7001;
