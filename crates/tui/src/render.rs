@@ -649,7 +649,7 @@ fn history(frame: &mut Frame<'_>, area: Rect, model: &Model, tz: &TimeZone) {
     for d in shown.iter().skip(usize::from(model.scroll)) {
         lines.extend(decision_lines(d, tz, wide, rule_w, action_w));
     }
-    frame.render_widget(Paragraph::new(lines), area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
 fn decision_lines(
