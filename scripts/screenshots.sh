@@ -101,7 +101,7 @@ price CON.F.US.MNQ.Z25 20000
 market CON.F.US.MES.Z25 0 2
 market CON.F.US.MNQ.Z25 0 1
 price CON.F.US.MES.Z25 5990
-key 2; until_ok "positions" shows "left"
+key 2; until_ok "positions with their open P&L" shows "-100.00"
 shot positions
 key 1; until_ok "the overview" shows "3 of 5"
 shot overview-ok

@@ -765,7 +765,14 @@ fn connections(frame: &mut Frame<'_>, area: Rect, model: &Model, now: Timestamp,
                 "DEGRADED: the journal cannot be written",
             ),
         ]),
-        Line::from(vec![label("Last event"), Span::raw(last_event)]),
+        Line::from(vec![label("Last gateway event"), Span::raw(last_event)]),
+        Line::from(vec![
+            label("Last update here"),
+            Span::raw(model.last_stream_event.map_or_else(
+                || "none yet".to_owned(),
+                |t| format!("{} ago", duration(now.duration_since(t).as_secs().max(0))),
+            )),
+        ]),
         Line::from(vec![label("REST errors"), count(s.rest_errors)]),
         Line::from(vec![
             label("Malformed payloads"),
