@@ -14,5 +14,9 @@ done
 if cargo tree -p service -e normal --prefix none | grep -qE '^daemon '; then
   echo "layering: service depends on daemon"; status=1
 fi
+# The trader's UI talks to the daemon only through the API crate.
+if cargo tree -p tui -e normal --prefix none | grep -qE '^(daemon|engine|store|gateway) '; then
+  echo "layering: tui depends on the daemon's internals (use the api crate)"; status=1
+fi
 [ $status -eq 0 ] && echo "layering: ok (model and engine are free of tokio, reqwest, rusqlite)"
 exit $status

@@ -14,6 +14,7 @@ mod admin_cmd;
 mod credentials_cmd;
 mod service_cmd;
 mod status_cmd;
+mod trader_cmd;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,6 +75,12 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// The trader's live terminal screen: state, P&L, rule usage, positions, locks, history, connections
+    /// (keys: Tab, 1-7, ? for help, q to quit).
+    Trader {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Administration of the daemon on this machine.
     Admin {
         #[command(subcommand)]
@@ -102,6 +109,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { path } => check_config(&path),
         Command::Sim { listen, config } => sim(&listen, config.as_deref()),
         Command::Status { data_dir } => status_cmd::run(data_dir),
+        Command::Trader { data_dir } => trader_cmd::run(data_dir),
         Command::Admin { command } => admin_cmd::run(command),
         Command::Service(args) => service_cmd::main(args),
         Command::Credentials(args) => credentials_cmd::main(args),
