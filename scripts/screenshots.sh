@@ -101,6 +101,7 @@ price CON.F.US.MNQ.Z25 20000
 market CON.F.US.MES.Z25 0 2
 market CON.F.US.MNQ.Z25 0 1
 price CON.F.US.MES.Z25 5990
+price CON.F.US.MNQ.Z25 20010   # a fresh quote after the position opened: the daemon subscribes only then
 key 2; until_ok "positions with their open P&L" shows "-100.00"
 shot positions
 key 1; until_ok "the overview" shows "3 of 5"

@@ -220,19 +220,27 @@ fn unreachable(
     );
 }
 
-fn state_badge(state: TradingState) -> Span<'static> {
-    let (text, color) = match state {
-        TradingState::Ok => ("  OK  ", Color::Green),
-        TradingState::Cooldown => (" COOLDOWN ", Color::Yellow),
-        TradingState::Locked => (" LOCKED ", Color::Red),
+/// The state as a block three lines tall, readable from across the desk: (blank, word, blank) rows of the
+/// same width, in the state's colour, reversed (so the colour is the background on dark and light terminals).
+fn state_block(state: TradingState) -> [Span<'static>; 3] {
+    let (word, color) = match state {
+        TradingState::Ok => ("OK", Color::Green),
+        TradingState::Cooldown => ("COOLDOWN", Color::Yellow),
+        TradingState::Locked => ("LOCKED", Color::Red),
     };
-    Span::styled(
-        text,
-        Style::new()
-            .fg(color)
-            .add_modifier(Modifier::REVERSED | Modifier::BOLD),
-    )
+    let style = Style::new()
+        .fg(color)
+        .add_modifier(Modifier::REVERSED | Modifier::BOLD);
+    let blank = " ".repeat(STATE_WIDTH);
+    [
+        Span::styled(blank.clone(), style),
+        Span::styled(format!("{word:^STATE_WIDTH$}"), style),
+        Span::styled(blank, style),
+    ]
 }
+
+/// The width of the state block: "COOLDOWN" with two spaces each side.
+const STATE_WIDTH: usize = 12;
 
 fn overview(frame: &mut Frame<'_>, area: Rect, model: &Model, now: Timestamp, tz: &TimeZone) {
     let Some(view) = &model.view else { return };
@@ -279,34 +287,38 @@ fn account_lines(
     now: Timestamp,
     tz: &TimeZone,
 ) {
-    let mut head = vec![
-        Span::styled(format!("Account {}  ", a.id), heading()),
-        state_badge(a.state),
-    ];
+    let [top, middle, bottom] = state_block(a.state);
+    let mut first = vec![top, Span::styled(format!("  Account {}", a.id), heading())];
+    if a.can_trade == Some(false) {
+        first.push(Span::styled("  canTrade=false", fg(Color::Red)));
+    }
+    lines.push(Line::from(first));
+    let mut second = vec![middle];
     if let Some(until) = a.state_until {
-        head.push(Span::styled(
+        second.push(Span::styled(
             format!("  ends {}", countdown(until, now)),
             bold(),
         ));
-        head.push(Span::raw(format!(
+        second.push(Span::raw(format!(
             " (at {})",
             until.to_zoned_datetime(tz.clone()).strftime("%H:%M:%S %Z")
         )));
-    } else if a.state != TradingState::Ok {
-        head.push(Span::styled("  until cleared or reset", bold()));
+    } else if a.state == TradingState::Ok {
+        second.push(Span::raw("  trading allowed"));
+    } else {
+        second.push(Span::styled("  until cleared or reset", bold()));
     }
-    if a.can_trade == Some(false) {
-        head.push(Span::styled("  canTrade=false", fg(Color::Red)));
-    }
-    lines.push(Line::from(head));
+    lines.push(Line::from(second));
+    let mut third = vec![bottom];
     if let Some(reason) = &a.state_reason {
         let color = if a.state == TradingState::Locked {
             Color::Red
         } else {
             Color::Yellow
         };
-        lines.push(Line::styled(format!("  {reason}"), fg(color)));
+        third.push(Span::styled(format!("  {reason}"), fg(color)));
     }
+    lines.push(Line::from(third));
     lines.push(Line::from(vec![
         Span::raw("  P&L  realized "),
         Span::styled(money(a.realized_pnl), pnl_style(a.realized_pnl)),
