@@ -3,7 +3,8 @@
 //! Each client first gets a `snapshot` (the whole view), then deltas: every decision from the daemon's
 //! broadcast as soon as it arrives, and for every newly published view the difference from the last view this
 //! client was sent: `status` (clock-driven fields ignored), one `account` per changed account, `positions`,
-//! `orders`, `locks` when those lists changed. A client that falls behind on the decision broadcast, or whose
+//! `orders`, `locks`, `pending` when those lists changed, and `status` at most once a second when only the last
+//! gateway event's instant moved. A client that falls behind on the decision broadcast, or whose
 //! account list lost an account, gets a fresh `snapshot` instead. A comment every 15 s keeps idle
 //! connections open; streams end when the server stops.
 
@@ -85,8 +86,23 @@ struct Feed {
     decisions: Option<broadcast::Receiver<DecisionRecord>>,
     shutdown: watch::Receiver<bool>,
     last: Arc<View>,
+    /// `lastEventAt` of the last status this client was sent (in the snapshot or a `status` event).
+    status_event_at: Option<Timestamp>,
     pending: VecDeque<StreamEvent>,
     _client: StreamClient,
+}
+
+/// How often at most a client gets a `status` event only because `lastEventAt` moved (so that a screen can
+/// show the age of the last gateway event without polling).
+pub const LAST_EVENT_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
+
+/// Whether `lastEventAt` moved far enough since `sent` to be worth a `status` event of its own.
+fn last_event_moved(sent: Option<Timestamp>, now: Option<Timestamp>) -> bool {
+    match (sent, now) {
+        (None, Some(_)) => true,
+        (Some(a), Some(b)) => b.duration_since(a) >= LAST_EVENT_EVERY,
+        _ => false,
+    }
 }
 
 async fn recv(
@@ -101,6 +117,7 @@ async fn recv(
 impl Feed {
     fn snapshot(&mut self) -> StreamEvent {
         self.last = Arc::clone(&self.view.borrow_and_update());
+        self.status_event_at = self.last.status.last_event_at;
         StreamEvent::Snapshot(Box::new(fresh_view(&self.last, Timestamp::now())))
     }
 
@@ -125,7 +142,16 @@ impl Feed {
                         return None;
                     }
                     let new = Arc::clone(&self.view.borrow_and_update());
-                    self.pending.extend(diff(&self.last, &new, Timestamp::now()));
+                    let now = Timestamp::now();
+                    let mut events = diff(&self.last, &new, now);
+                    let has_status = events.iter().any(|e| matches!(e, StreamEvent::Status(_)));
+                    if !has_status && last_event_moved(self.status_event_at, new.status.last_event_at) {
+                        events.push(StreamEvent::Status(fresh_status(&new.status, now)));
+                    }
+                    if has_status || events.iter().any(|e| matches!(e, StreamEvent::Status(_))) {
+                        self.status_event_at = new.status.last_event_at;
+                    }
+                    self.pending.extend(events);
                     self.last = new;
                 }
             }
@@ -160,6 +186,7 @@ pub async fn handler(
         decisions: Some(decisions),
         shutdown: state.shutdown.clone(),
         last,
+        status_event_at: None,
         pending: VecDeque::new(),
         _client: ApiMetrics::stream_client(&state),
     };

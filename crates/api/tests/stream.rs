@@ -49,14 +49,25 @@ async fn snapshot_then_decisions_then_one_delta_per_change() {
         StreamEvent::Decision(decision(7001, "max_contracts"))
     );
 
-    // One account's P&L changes (and the clock-driven status fields move): one `account` event only.
+    // One account's P&L changes (and the clock-driven status fields move, the last event by less than a
+    // second): one `account` event only.
+    let first_event = h.fake.current().status.last_event_at.unwrap();
     h.fake.update(|v| {
         v.accounts[0].realized_pnl = dec!(-300);
-        v.status.last_event_at = Some(jiff::Timestamp::now());
+        v.status.last_event_at = Some(first_event + jiff::SignedDuration::from_millis(500));
         v.status.uptime_secs += 100;
     });
     let changed = h.fake.current().accounts[0].clone();
     assert_eq!(next(&mut s).await, StreamEvent::Account(changed));
+
+    // The last gateway event moves a second past the one the client last saw: a `status` event carries it
+    // (a screen shows its age), even though nothing else in the status changed.
+    let later = first_event + jiff::SignedDuration::from_secs(1);
+    h.fake.update(|v| v.status.last_event_at = Some(later));
+    let StreamEvent::Status(status) = next(&mut s).await else {
+        panic!("expected status")
+    };
+    assert_eq!(status.last_event_at, Some(later));
 
     // A lock appears: `locks` with the whole list (and not a stray account or status event before it).
     h.fake.update(|v| v.locks.push(lock(7002)));
