@@ -74,6 +74,8 @@ pub struct SelfLockBody {
 pub struct DryRunBody {
     enabled: bool,
     reason: String,
+    #[serde(default)]
+    confirm: bool,
 }
 
 /// `POST /v1/admin/flatten`.
@@ -228,6 +230,7 @@ pub async fn dry_run(
     let action = AdminAction::SetDryRun {
         enabled: body.enabled,
         reason,
+        confirm: body.confirm,
     };
     send(&state, &role, action).await
 }

@@ -257,8 +257,14 @@ impl Client {
             .await
     }
 
-    pub async fn set_dry_run(&self, enabled: bool, reason: &str) -> Result<AdminDone, ClientError> {
-        let body = json!({ "enabled": enabled, "reason": reason });
+    /// Switch dry-run (switching it on during the trading day: as [`Client::clear_lock`]).
+    pub async fn set_dry_run(
+        &self,
+        enabled: bool,
+        reason: &str,
+        confirm: bool,
+    ) -> Result<AdminDone, ClientError> {
+        let body = json!({ "enabled": enabled, "reason": reason, "confirm": confirm });
         self.post("/v1/admin/dry-run", &body).await
     }
 

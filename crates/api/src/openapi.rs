@@ -119,7 +119,7 @@ fn schemas() -> Value {
             "pending": array_of("PendingChange")
         })),
         "PendingChange": object(json!({
-            "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["clear_lock", "config"] },
+            "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["clear_lock", "config", "dry_run"] },
             "account": { "type": ["integer", "null"] }, "description": { "type": "string" },
             "loosens": { "type": "array", "items": { "type": "string" } }, "reason": { "type": "string" },
             "by": { "type": "string" }, "requestedAt": instant, "effectiveAt": instant
@@ -260,8 +260,8 @@ pub fn document() -> Value {
                 &["key", "value", "reason"])),
             "/v1/admin/pending/cancel": action("withdraw a pending change", body(
                 json!({ "id": { "type": "integer" }, "reason": reason }), &["id", "reason"])),
-            "/v1/admin/dry-run": action("switch dry-run on or off", body(
-                json!({ "enabled": { "type": "boolean" }, "reason": reason }), &["enabled", "reason"])),
+            "/v1/admin/dry-run": action("switch dry-run on or off (on, during the trading day: confirm, then a cooling-off delay)", body(
+                json!({ "enabled": { "type": "boolean" }, "reason": reason, "confirm": { "type": "boolean" } }), &["enabled", "reason"])),
             "/v1/admin/flatten": action("close every position and cancel every working order of an account", body(
                 json!({ "account": { "type": "integer" }, "reason": reason }), &["account", "reason"])),
             "/metrics": {

@@ -31,7 +31,7 @@ pub struct View {
 pub struct PendingChange {
     /// Unique within this daemon's data dir.
     pub id: u64,
-    /// `clear_lock` or `config`.
+    /// `clear_lock`, `config` or `dry_run`.
     pub kind: String,
     /// The account a lock clearing is for (`None` for config changes).
     pub account: Option<i64>,
@@ -273,8 +273,14 @@ pub enum AdminAction {
     SelfLock { reason: String },
     /// Withdraw a pending change before it takes effect (this only keeps protection in place).
     CancelPending { id: u64, reason: String },
-    /// Record decisions without sending anything, or send again.
-    SetDryRun { enabled: bool, reason: String },
+    /// Record decisions without sending anything, or send again. Switching it on stops enforcement: during
+    /// the trading day that is a loosening (`confirm`, then the cooling-off delay).
+    SetDryRun {
+        enabled: bool,
+        reason: String,
+        #[serde(default)]
+        confirm: bool,
+    },
     /// Close every position and cancel every working order of the account now.
     Flatten { account: i64, reason: String },
 }

@@ -103,7 +103,8 @@ async fn an_admin_token_from_login_acts_in_the_admins_name() {
                 by: "ops".into(),
                 action: AdminAction::SetDryRun {
                     enabled: true,
-                    reason: "testing".into()
+                    reason: "testing".into(),
+                    confirm: false,
                 }
             },
             AdminRequest {

@@ -24,6 +24,10 @@ pub enum Change {
         account: i64,
         rule: String,
     },
+    /// Switch dry-run (on: enforcement stops).
+    DryRun {
+        enabled: bool,
+    },
     /// Apply `text` as risk_config.yaml (written first when the file still holds `base`).
     Config {
         base: String,

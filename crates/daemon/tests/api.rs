@@ -355,7 +355,7 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
     assert!(!metrics.contains(token.trim()));
 
     admin
-        .set_dry_run(true, "testing the screens")
+        .set_dry_run(true, "testing the screens", true)
         .await
         .unwrap();
     assert!(client.status().await.unwrap().dry_run);

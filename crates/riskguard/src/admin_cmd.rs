@@ -479,10 +479,11 @@ fn act(ctx: &mut Ctx, command: AdminCommand) -> Outcome {
         AdminCommand::DryRun { state, reason, .. } => {
             let reason = ctx.reason(reason)?;
             let client = ctx.admin()?;
-            let done = ctx
-                .rt
-                .block_on(client.set_dry_run(state == "on", &reason))?;
-            Ok(describe(&done))
+            let on = state == "on";
+            ctx.confirmed(&client, |c, confirm| {
+                let reason = reason.clone();
+                async move { c.set_dry_run(on, &reason, confirm).await }
+            })
         }
         AdminCommand::Reload { .. } => {
             let client = ctx.admin()?;

@@ -207,9 +207,11 @@ fn admin_commands_against_a_running_daemon() {
     assert!(err.contains("bogus_rule"), "{err}");
     std::fs::write(&file, &text).unwrap();
 
-    // Dry-run and flatten act with the kept token.
-    let out = admin.ok(&["dry-run", "on", "--reason", "testing"], "");
-    assert!(out.contains("dry-run on"), "{out}");
+    // Dry-run on stops enforcement: a loosening like the others. Flatten acts at once.
+    let err = admin.refused(&["dry-run", "on", "--reason", "testing"], "no\n");
+    assert!(err.contains("dry-run on"), "{err}");
+    let out = admin.ok(&["dry-run", "on", "--reason", "testing"], "yes\n");
+    assert!(out.contains("pending change 3"), "{out}");
     let out = admin.ok(
         &["flatten", "--account", "7001", "--reason", "end of day"],
         "",

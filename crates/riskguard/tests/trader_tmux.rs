@@ -5,7 +5,8 @@
 //! The trader opens 2 MES without a stop (Positions shows the grace time left), then takes a loss past the
 //! daily limit: the Overview shows LOCKED with a countdown that decreases between two captures, History lists
 //! the decision with its numbers. With the UI idle and the countdown running, its CPU time over a few
-//! seconds (from /proc) must stay under 2% of one core. Stopping the daemon shows "unreachable"; a daemon
+//! seconds (from /proc) must stay under 2% of one core; the redraw after a stream event is measured; "done
+//! for today" (D, y) puts a self_lock on the Locks tab. Stopping the daemon shows "unreachable"; a daemon
 //! restarted on the same data dir (on a new port, with a new simulator) brings the screen back, still
 //! LOCKED. Every wait polls the screen under a deadline. Skipped (with a message) only when tmux is missing
 //! and `CI` is unset.
@@ -122,6 +123,7 @@ fn rules() -> String {
   reset_time: "{:02}:{:02}"
   timezone: "America/Chicago"
   subtract_fees: false
+  cooling_off_minutes: 0    # the latency probe switches dry-run on and off, confirmed, without a wait
 rules:
   daily_realized_loss:
     enabled: true
@@ -276,7 +278,7 @@ fn the_trader_screen_follows_a_breach_the_daemon_going_away_and_coming_back() {
     for i in 0..10 {
         let on = i % 2 == 0;
         let sent = Instant::now();
-        rt.block_on(admin.set_dry_run(on, "redraw latency probe"))
+        rt.block_on(admin.set_dry_run(on, "redraw latency probe", true))
             .unwrap();
         loop {
             let shows_on = tmux.screen().contains("ON: decisions are recorded");
@@ -292,6 +294,16 @@ fn the_trader_screen_follows_a_breach_the_daemon_going_away_and_coming_back() {
         "switch sent -> screen shows it, 10 samples: min {:?}, median {:?}, max {:?}",
         samples[0], samples[5], samples[9]
     );
+
+    // "Done for today": D, then y. The daemon answers, and every account carries a self_lock.
+    tmux.keys("D");
+    tmux.until_shows(&["Lock every account until the next reset?", "Press y"]);
+    tmux.keys("y");
+    let answer = tmux.until_shows(&["locked until", "Press any key"]);
+    eprintln!("--- done for today ---\n{answer}");
+    tmux.keys("x");
+    tmux.keys("4");
+    tmux.until_shows(&["self_lock", "done for today", "daily_realized_loss"]);
     tmux.keys("1");
 
     // The daemon goes away (and its simulator with it): the screen says so.

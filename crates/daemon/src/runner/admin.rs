@@ -152,24 +152,35 @@ impl Loop {
             AdminAction::SetDryRun {
                 enabled,
                 reason: why,
+                confirm,
             } => {
                 let why = reason(&why)?;
-                let was = self.dry_run;
-                self.dry_run = enabled;
-                self.journal.note(
-                    now,
-                    &json!({"action": "set_dry_run", "enabled": enabled, "reason": why, "by": by}),
-                );
-                self.metrics.admin("set_dry_run");
-                let text = if enabled {
-                    format!("dry-run on: decisions are recorded, nothing is sent ({why}, by {by})")
-                } else {
-                    format!("dry-run off: enforcement sends calls again ({why}, by {by})")
-                };
-                tracing::warn!(enabled, was, reason = %why, %by, "dry-run switched by an admin");
-                self.announce(now, "set_dry_run", &text);
-                self.dirty = true;
-                done(text)
+                // Switching dry-run on stops enforcement: the biggest loosening there is.
+                if enabled && !self.dry_run && guard::in_trading_day(self.engine.config(), now) {
+                    let what = "dry-run on (decisions recorded, nothing sent)".to_owned();
+                    if !confirm {
+                        return Err(needs_confirmation(
+                            &what,
+                            vec![what.clone()],
+                            self.cooling_off(),
+                        ));
+                    }
+                    if self.cooling_off() > 0 {
+                        let shown = PendingChange {
+                            id: 0,
+                            kind: "dry_run".into(),
+                            account: None,
+                            description: what.clone(),
+                            loosens: vec![what],
+                            reason: why,
+                            by: by.clone(),
+                            requested_at: now,
+                            effective_at: now,
+                        };
+                        return self.schedule(shown, Change::DryRun { enabled }, now);
+                    }
+                }
+                done(self.set_dry_run(enabled, &why, &by, now))
             }
             AdminAction::Reload { confirm } => {
                 let path = self.risk_file()?;
@@ -229,6 +240,26 @@ impl Loop {
                 done(text)
             }
         }
+    }
+
+    /// Switch dry-run now; journaled, logged and announced.
+    fn set_dry_run(&mut self, enabled: bool, why: &str, by: &str, now: Timestamp) -> String {
+        let was = self.dry_run;
+        self.dry_run = enabled;
+        self.journal.note(
+            now,
+            &json!({"action": "set_dry_run", "enabled": enabled, "reason": why, "by": by}),
+        );
+        self.metrics.admin("set_dry_run");
+        let text = if enabled {
+            format!("dry-run on: decisions are recorded, nothing is sent ({why}, by {by})")
+        } else {
+            format!("dry-run off: enforcement sends calls again ({why}, by {by})")
+        };
+        tracing::warn!(enabled, was, reason = %why, %by, "dry-run switched by an admin");
+        self.announce(now, "set_dry_run", &text);
+        self.dirty = true;
+        text
     }
 
     fn risk_file(&self) -> Result<PathBuf, AdminError> {
@@ -457,6 +488,9 @@ impl Loop {
                         self.clear_now(account, rule, &shown.reason, &shown.by, now)
                             .await;
                     }
+                }
+                Change::DryRun { enabled } => {
+                    self.set_dry_run(enabled, &shown.reason, &shown.by, now);
                 }
                 Change::Config { base, text } => {
                     if let Err(e) = self.apply_due_config(&shown, &base, &text, now) {
