@@ -386,15 +386,8 @@ pub fn run(command: AdminCommand) -> ExitCode {
     if matches!(command, AdminCommand::SetPassword { .. }) {
         return set_password(&data_dir);
     }
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("riskguard admin {name}: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(rt) = crate::client_runtime(&format!("riskguard admin {name}")) else {
+        return ExitCode::FAILURE;
     };
     let mut ctx = Ctx {
         data_dir,

@@ -92,6 +92,21 @@ enum Command {
     Credentials(credentials_cmd::CredentialsArgs),
 }
 
+/// The small runtime of a command that talks to the daemon's API (status, trader, admin); `None` after saying
+/// why it cannot start.
+fn client_runtime(command: &str) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("{command}: cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

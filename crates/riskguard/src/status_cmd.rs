@@ -12,15 +12,8 @@ use api::{Account, Lock, Status, TradingState};
 /// Run the command.
 pub fn run(data_dir: Option<PathBuf>) -> ExitCode {
     let data_dir = data_dir.unwrap_or_else(daemon::setup::default_data_dir);
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("riskguard status: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(rt) = crate::client_runtime("riskguard status") else {
+        return ExitCode::FAILURE;
     };
     let read = rt.block_on(async {
         let client = Client::from_data_dir(&data_dir)?;

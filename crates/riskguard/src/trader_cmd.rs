@@ -14,15 +14,8 @@ pub fn run(data_dir: Option<PathBuf>) -> ExitCode {
         return ExitCode::from(2);
     }
     let data_dir = data_dir.unwrap_or_else(daemon::setup::default_data_dir);
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("riskguard trader: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(rt) = crate::client_runtime("riskguard trader") else {
+        return ExitCode::FAILURE;
     };
     match rt.block_on(tui::app::run(data_dir)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -113,18 +113,8 @@ fn plan(locked: &[Step]) -> Vec<Step> {
 
 /// The test's directories, with a risk config whose daily reset is half a day away.
 fn setup(sim: &Sim, test: &str) -> Dirs {
-    // The daily reset half a day away, so the lock cannot end at a real 17:00 CT while the test runs.
-    let reset = jiff::Timestamp::now()
-        .in_tz("America/Chicago")
-        .unwrap()
-        .checked_add(jiff::SignedDuration::from_hours(12))
-        .unwrap();
-    let risk = format!(
-        r#"global:
-  reset_time: "{:02}:{:02}"
-  timezone: "America/Chicago"
-  subtract_fees: false
-rules:
+    let risk = support::global_reset_half_a_day_away()
+        + r#"rules:
   daily_realized_loss:
     enabled: true
     loss_limit: 50.00
@@ -138,10 +128,7 @@ rules:
   symbol_blocks:
     enabled: true
     blocked_symbols: [RTY]
-"#,
-        reset.hour(),
-        reset.minute()
-    );
+"#;
     Dirs::new(&format!("crash-{test}"), &sim.base, &risk)
 }
 

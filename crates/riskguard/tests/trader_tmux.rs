@@ -112,19 +112,10 @@ impl Drop for Tmux {
 }
 
 fn rules() -> String {
-    // The daily reset half a day away, so the lock cannot end while the test runs.
-    let reset = jiff::Timestamp::now()
-        .in_tz("America/Chicago")
-        .unwrap()
-        .checked_add(jiff::SignedDuration::from_hours(12))
-        .unwrap();
-    format!(
-        r#"global:
-  reset_time: "{:02}:{:02}"
-  timezone: "America/Chicago"
-  subtract_fees: false
-  cooling_off_minutes: 0    # the latency probe switches dry-run on and off, confirmed, without a wait
-rules:
+    // The latency probe switches dry-run on and off, confirmed, without a wait.
+    support::global_reset_half_a_day_away()
+        + "  cooling_off_minutes: 0\n"
+        + r#"rules:
   daily_realized_loss:
     enabled: true
     loss_limit: 50.00
@@ -134,10 +125,7 @@ rules:
   no_stop_loss_grace:
     enabled: true
     grace_period_seconds: 600
-"#,
-        reset.hour(),
-        reset.minute()
-    )
+"#
 }
 
 /// Seconds in the first `ends in 11h59m58s` of the screen.

@@ -61,6 +61,27 @@ fn config_errors(path: &Path, errors: &[config::ConfigError]) -> AdminError {
     }
 }
 
+/// A loosening asked for during the trading day, for [`Loop::gate`].
+struct Loosening {
+    /// `clear_lock`, `config` or `dry_run` (`PendingChange::kind`).
+    kind: &'static str,
+    account: Option<i64>,
+    /// For people: what the change is.
+    what: String,
+    /// Each loosening in it.
+    loosens: Vec<String>,
+    reason: String,
+    by: String,
+}
+
+/// What [`Loop::gate`] decided.
+enum Gate {
+    /// Carry the change out now.
+    Now(Change),
+    /// Answer with this (needs confirmation, or scheduled).
+    Answer(AdminResult),
+}
+
 /// A loosening asked for without `confirm`.
 fn needs_confirmation(what: &str, loosens: Vec<String>, minutes: u32) -> AdminError {
     AdminError {
@@ -158,26 +179,18 @@ impl Loop {
                 // Switching dry-run on stops enforcement: the biggest loosening there is.
                 if enabled && !self.dry_run && guard::in_trading_day(self.engine.config(), now) {
                     let what = "dry-run on (decisions recorded, nothing sent)".to_owned();
-                    if !confirm {
-                        return Err(needs_confirmation(
-                            &what,
-                            vec![what.clone()],
-                            self.cooling_off(),
-                        ));
-                    }
-                    if self.cooling_off() > 0 {
-                        let shown = PendingChange {
-                            id: 0,
-                            kind: "dry_run".into(),
-                            account: None,
-                            description: what.clone(),
-                            loosens: vec![what],
-                            reason: why,
-                            by: by.clone(),
-                            requested_at: now,
-                            effective_at: now,
-                        };
-                        return self.schedule(shown, Change::DryRun { enabled }, now);
+                    let loosening = Loosening {
+                        kind: "dry_run",
+                        account: None,
+                        loosens: vec![what.clone()],
+                        what,
+                        reason: why.clone(),
+                        by: by.clone(),
+                    };
+                    if let Gate::Answer(answer) =
+                        self.gate(loosening, confirm, Change::DryRun { enabled }, now)
+                    {
+                        return answer;
                     }
                 }
                 done(self.set_dry_run(enabled, &why, &by, now))
@@ -275,16 +288,28 @@ impl Loop {
         self.engine.config().global.cooling_off_minutes
     }
 
-    /// Schedule a confirmed loosening; answer with what waits.
-    fn schedule(
-        &mut self,
-        mut shown: PendingChange,
-        change: Change,
-        now: Timestamp,
-    ) -> AdminResult {
+    /// The tighten-only gate for a loosening during the trading day: without `confirm`, the answer says what
+    /// loosens; confirmed, the change waits out the cooling-off delay (the answer says until when); with a
+    /// delay of 0 minutes it applies now.
+    fn gate(&mut self, l: Loosening, confirm: bool, change: Change, now: Timestamp) -> Gate {
         let minutes = self.cooling_off();
-        shown.requested_at = now;
-        shown.effective_at = now + SignedDuration::from_mins(i64::from(minutes));
+        if !confirm {
+            return Gate::Answer(Err(needs_confirmation(&l.what, l.loosens, minutes)));
+        }
+        if minutes == 0 {
+            return Gate::Now(change);
+        }
+        let shown = PendingChange {
+            id: 0,
+            kind: l.kind.into(),
+            account: l.account,
+            description: l.what,
+            loosens: l.loosens,
+            reason: l.reason,
+            by: l.by,
+            requested_at: now,
+            effective_at: now + SignedDuration::from_mins(i64::from(minutes)),
+        };
         let shown = self.pending.add(shown, change);
         self.pending.save(self.journal.store());
         self.journal
@@ -297,10 +322,10 @@ impl Loop {
         tracing::warn!(id = shown.id, effective_at = %shown.effective_at, by = %shown.by, "{}", shown.description);
         self.announce(now, "schedule", &text);
         self.dirty = true;
-        Ok(AdminDone {
+        Gate::Answer(Ok(AdminDone {
             message: text,
             pending: Some(shown),
-        })
+        }))
     }
 
     async fn clear_lock(
@@ -338,30 +363,20 @@ impl Loop {
                     ),
                 ));
             }
-            if !confirm {
-                return Err(needs_confirmation(
-                    &what,
-                    vec![what.clone()],
-                    self.cooling_off(),
-                ));
-            }
-            if self.cooling_off() > 0 {
-                let shown = PendingChange {
-                    id: 0,
-                    kind: "clear_lock".into(),
-                    account: Some(account.0),
-                    description: what.clone(),
-                    loosens: vec![what],
-                    reason: why,
-                    by: by.to_owned(),
-                    requested_at: now,
-                    effective_at: now,
-                };
-                let change = Change::ClearLock {
-                    account: account.0,
-                    rule: rule_id.as_str().to_owned(),
-                };
-                return self.schedule(shown, change, now);
+            let loosening = Loosening {
+                kind: "clear_lock",
+                account: Some(account.0),
+                loosens: vec![what.clone()],
+                what,
+                reason: why.clone(),
+                by: by.to_owned(),
+            };
+            let change = Change::ClearLock {
+                account: account.0,
+                rule: rule_id.as_str().to_owned(),
+            };
+            if let Gate::Answer(answer) = self.gate(loosening, confirm, change, now) {
+                return answer;
             }
         }
         self.clear_now(account, rule_id, &why, by, now).await;
@@ -402,24 +417,22 @@ impl Loop {
         now: Timestamp,
     ) -> AdminResult {
         let loosens = guard::loosenings(self.engine.config(), &risk, &self.watched);
-        let guarded = !loosens.is_empty() && guard::in_trading_day(self.engine.config(), now);
-        if guarded && !confirm {
-            return Err(needs_confirmation(what, loosens, self.cooling_off()));
-        }
-        if guarded && self.cooling_off() > 0 {
-            let shown = PendingChange {
-                id: 0,
-                kind: "config".into(),
+        let change = if !loosens.is_empty() && guard::in_trading_day(self.engine.config(), now) {
+            let loosening = Loosening {
+                kind: "config",
                 account: None,
-                description: what.to_owned(),
+                what: what.to_owned(),
                 loosens,
-                reason: why,
+                reason: why.clone(),
                 by: by.to_owned(),
-                requested_at: now,
-                effective_at: now,
             };
-            return self.schedule(shown, change, now);
-        }
+            match self.gate(loosening, confirm, change, now) {
+                Gate::Now(change) => change,
+                Gate::Answer(answer) => return answer,
+            }
+        } else {
+            change
+        };
         let Change::Config { base, text } = change else {
             return Err(error("bad_request", "not a config change"));
         };

@@ -231,3 +231,19 @@ impl Sim {
         state["restCalls"][path].as_u64().unwrap_or(0)
     }
 }
+
+/// The head of a risk config whose daily reset (Chicago time) is half a day away, so that a lock a test sets
+/// cannot end at a real reset while the test runs: `global:` with `reset_time`, `timezone` and
+/// `subtract_fees: false`, each on its own line, ready for more `global` keys.
+pub fn global_reset_half_a_day_away() -> String {
+    let reset = jiff::Timestamp::now()
+        .in_tz("America/Chicago")
+        .expect("the bundled tz database has Chicago")
+        .checked_add(jiff::SignedDuration::from_hours(12))
+        .expect("a representable instant");
+    format!(
+        "global:\n  reset_time: \"{:02}:{:02}\"\n  timezone: \"America/Chicago\"\n  subtract_fees: false\n",
+        reset.hour(),
+        reset.minute()
+    )
+}
