@@ -6,8 +6,10 @@
 //! wakes at [`Pending::next_due`] and carries out what [`Pending::take_due`] hands it.
 //!
 //! A config change keeps the file's text from when it was confirmed (`base`) and the text it will apply
-//! (`text`). When it comes due the file must still hold one of the two; a file edited in between is not
-//! applied (the admin confirms again), so a small confirmed loosening can never carry a bigger one in with it.
+//! (`text`). When it comes due the file must still hold one of the two, or, for a `rules set`, exactly the
+//! config the daemon runs (another change was applied meanwhile): then the one edit is made again on it. A
+//! file edited by hand in between is not applied (the admin confirms again), so a small confirmed loosening
+//! can never carry unreviewed edits in with it.
 
 use api::PendingChange;
 use jiff::Timestamp;
@@ -28,11 +30,24 @@ pub enum Change {
     DryRun {
         enabled: bool,
     },
-    /// Apply `text` as risk_config.yaml (written first when the file still holds `base`).
+    /// Apply `text` as risk_config.yaml (written first when the file still holds `base`). For `rules set`,
+    /// `edit` is the one value it changes: when the file has moved on since (another change applied, and the
+    /// file holds exactly the running config), the edit is made again on the file as it is then.
     Config {
         base: String,
         text: String,
+        #[serde(default)]
+        edit: Option<Edit>,
     },
+}
+
+/// One value of risk_config.yaml to set (`rules set`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    /// The key path from the document root (`rules`, `daily_realized_loss`, `loss_limit`).
+    pub path: Vec<String>,
+    /// The YAML value.
+    pub value: String,
 }
 
 /// One waiting change: what people see, and what the loop will do.
@@ -182,6 +197,7 @@ mod tests {
             Change::Config {
                 base: "a: 1\n".into(),
                 text: "a: 2\n".into(),
+                edit: None,
             },
         );
         p.save(&store);

@@ -195,17 +195,7 @@ async fn done_for_today_locks_and_only_the_cooling_off_path_clears_it() {
 
     // Time passes (the saved change's instant is moved into the past while the daemon is down): on start
     // the change comes due and the lock is cleared, with the admin's reason.
-    let due = pending.effective_at.to_string();
-    rig.restart_with(|data_dir| {
-        let store = store::Store::open(data_dir).unwrap();
-        let text = store.meta(daemon::pending::META_KEY).unwrap().unwrap();
-        let past = (Timestamp::now() - SignedDuration::from_mins(1)).to_string();
-        let moved = text.replace(&due, &past);
-        assert_ne!(moved, text);
-        store.set_meta(daemon::pending::META_KEY, &moved).unwrap();
-        store.flush().unwrap();
-    })
-    .await;
+    rig.restart_with(make_due(pending.effective_at)).await;
     let unlock = loop {
         let d = tokio::time::timeout(std::time::Duration::from_secs(10), rig.decisions.recv())
             .await
@@ -222,6 +212,71 @@ async fn done_for_today_locks_and_only_the_cooling_off_path_clears_it() {
     );
     let trader = Client::from_data_dir(&rig.data_dir).unwrap();
     assert!(trader.locks().await.unwrap().is_empty());
+    assert!(trader.pending().await.unwrap().is_empty());
+    rig.stop().await;
+}
+
+/// Moves every pending change's instant a minute into the past while the daemon is down, so that it comes due
+/// as soon as the daemon starts again.
+fn make_due(effective_at: Timestamp) -> impl FnOnce(&std::path::Path) {
+    move |data_dir| {
+        let store = store::Store::open(data_dir).unwrap();
+        let text = store.meta(daemon::pending::META_KEY).unwrap().unwrap();
+        let past = (Timestamp::now() - SignedDuration::from_mins(1)).to_string();
+        let moved = text.replace(&effective_at.to_string(), &past);
+        assert_ne!(moved, text);
+        store.set_meta(daemon::pending::META_KEY, &moved).unwrap();
+        store.flush().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_loosening_lands_on_top_of_a_tightening_made_meanwhile() {
+    let mut rig = rig(RULES, "cooling-off-stack").await;
+    let admin = admin(&rig).await;
+    let file = rig.data_dir.join("risk_config.yaml");
+
+    let pending = admin
+        .set_rule(
+            "daily_realized_loss.loss_limit",
+            "800",
+            "desk approved",
+            true,
+        )
+        .await
+        .unwrap()
+        .pending
+        .expect("waits");
+    admin
+        .set_rule("max_contracts.limit", "1", "smaller size today", false)
+        .await
+        .unwrap();
+    let tightened = RULES.replace("limit: 2, action", "limit: 1, action");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), tightened);
+
+    // The daemon runs what the file says (as `riskguard run` would load it), and the loosening comes due.
+    rig.rules = tightened.clone();
+    rig.restart_with(make_due(pending.effective_at)).await;
+    let trader = Client::from_data_dir(&rig.data_dir).unwrap();
+    let applied = tightened.replace("loss_limit: 500   #", "loss_limit: 800   #");
+    let deadline = deadline(10);
+    while std::fs::read_to_string(&file).unwrap() != applied {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the loosening never landed:\n{}",
+            std::fs::read_to_string(&file).unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        limit(&trader, "daily_realized_loss", "loss_limit").await,
+        "800"
+    );
+    assert_eq!(
+        limit(&trader, "max_contracts", "limit").await,
+        1,
+        "the tightening stays"
+    );
     assert!(trader.pending().await.unwrap().is_empty());
     rig.stop().await;
 }

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::Loop;
 use crate::guard;
-use crate::pending::{Change, Item};
+use crate::pending::{Change, Edit, Item};
 use crate::view;
 
 fn error(kind: &str, message: impl Into<String>) -> AdminError {
@@ -203,6 +203,7 @@ impl Loop {
                 let change = Change::Config {
                     base: text.clone(),
                     text,
+                    edit: None,
                 };
                 let what = format!("reload of {}", path.display());
                 let why = "reload".to_owned();
@@ -226,7 +227,11 @@ impl Loop {
                 let risk = config::parse_risk_config_for(&text, &path)
                     .map_err(|errors| config_errors(&path, &errors))?;
                 let what = format!("{key} {old} -> {}", value.trim());
-                let change = Change::Config { base, text };
+                let edit = Some(Edit {
+                    path: key_path,
+                    value: value.trim().to_owned(),
+                });
+                let change = Change::Config { base, text, edit };
                 self.config_change(risk, change, &what, why, confirm, &by, now)
             }
             AdminAction::CancelPending { id, reason: why } => {
@@ -433,13 +438,14 @@ impl Loop {
         } else {
             change
         };
-        let Change::Config { base, text } = change else {
+        let Change::Config { base, text, .. } = change else {
             return Err(error("bad_request", "not a config change"));
         };
         let path = self.risk_file()?;
         if base != text {
             write_atomically(&path, &text)?;
         }
+        self.risk_text = Some(text);
         let text = self.apply_config(risk, what, &why, by, now);
         done(text)
     }
@@ -505,8 +511,9 @@ impl Loop {
                 Change::DryRun { enabled } => {
                     self.set_dry_run(enabled, &shown.reason, &shown.by, now);
                 }
-                Change::Config { base, text } => {
-                    if let Err(e) = self.apply_due_config(&shown, &base, &text, now) {
+                Change::Config { base, text, edit } => {
+                    if let Err(e) = self.apply_due_config(&shown, &base, &text, edit.as_ref(), now)
+                    {
                         let msg = format!(
                             "pending change {} not applied: {} ({})",
                             shown.id, shown.description, e.message
@@ -528,24 +535,37 @@ impl Loop {
         shown: &PendingChange,
         base: &str,
         text: &str,
+        edit: Option<&Edit>,
         now: Timestamp,
     ) -> Result<(), AdminError> {
         let path = self.risk_file()?;
         let current = read_file(&path)?;
-        if current != base && current != text {
-            return Err(error(
-                "bad_request",
-                format!(
-                    "{} changed since the change was confirmed; confirm it again",
-                    path.display()
-                ),
-            ));
-        }
-        let risk = config::parse_risk_config_for(text, &path)
+        let runs_current = self.risk_text.as_deref() == Some(current.as_str());
+        let new_text = match edit {
+            _ if current == text || current == base => text.to_owned(),
+            // Another change was applied since (the file holds exactly the running config): make this
+            // one edit again on top of it.
+            Some(edit) if runs_current => {
+                config::edit::set_value(&current, &edit.path, &edit.value)
+                    .map_err(|e| error("bad_request", e.0))?
+            }
+            _ => {
+                return Err(error(
+                    "bad_request",
+                    format!(
+                        "{} was edited since the change was confirmed and those edits are not in force; \
+                         reload or confirm the change again",
+                        path.display()
+                    ),
+                ));
+            }
+        };
+        let risk = config::parse_risk_config_for(&new_text, &path)
             .map_err(|errors| config_errors(&path, &errors))?;
-        if current != text {
-            write_atomically(&path, text)?;
+        if current != new_text {
+            write_atomically(&path, &new_text)?;
         }
+        self.risk_text = Some(new_text);
         self.apply_config(risk, &shown.description, &shown.reason, &shown.by, now);
         Ok(())
     }

@@ -98,6 +98,8 @@ struct Loop {
     day_start_seen: Option<Timestamp>,
     /// Confirmed loosenings waiting out their cooling-off delay.
     pending: crate::pending::Pending,
+    /// The text of risk_config.yaml the running config came from (read at start, then as applied).
+    risk_text: Option<String>,
 }
 
 /// Run the daemon until `shutdown` completes: stop inputs, drain or journal enforcement in flight, flush
@@ -231,6 +233,10 @@ pub async fn run(
         risk_path: config.risk_path.clone(),
         day_start_seen: None,
         pending: crate::pending::Pending::load(&store),
+        risk_text: config
+            .risk_path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok()),
     };
     for i in 0..lp.sessions.len() {
         lp.reconcile(i).await;
