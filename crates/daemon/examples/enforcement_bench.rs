@@ -473,8 +473,7 @@ async fn wait_position(
 
 struct Daemon {
     decisions: mpsc::UnboundedReceiver<(Instant, Decision)>,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    running: daemon::Spawned,
     data_dir: PathBuf,
     api_load: Option<Arc<ApiLoadStats>>,
 }
@@ -493,26 +492,17 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
         .collect();
     let config = daemon::DaemonConfig::in_code(risk, logins, data_dir.clone());
     let (tx, mut hook) = broadcast::channel::<Decision>(4096);
-    let (ready_tx, ready_rx) = oneshot::channel();
-    let (stop, stop_rx) = oneshot::channel::<()>();
     let (api_tx, api_rx) = oneshot::channel();
     let hooks = daemon::Hooks {
         decisions: Some(tx),
-        ready: Some(ready_tx),
         api_addr: Some(api_tx),
         ..daemon::Hooks::default()
     };
-    let task = tokio::spawn(daemon::run(
-        config,
-        async {
-            let _ = stop_rx.await;
-        },
-        hooks,
-    ));
-    tokio::time::timeout(Duration::from_secs(30), ready_rx)
+    let mut running = daemon::spawn(config, hooks);
+    running
+        .ready(Duration::from_secs(30))
         .await
-        .expect("daemon ready in time")
-        .unwrap();
+        .expect("daemon ready in time");
     let api_load = if API_LOAD.load(Ordering::Relaxed) {
         let addr = api_rx.await.expect("the internal API listens");
         let stats = start_api_load(addr, &data_dir);
@@ -540,8 +530,7 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
     });
     Daemon {
         decisions,
-        stop,
-        task,
+        running,
         data_dir,
         api_load,
     }
@@ -570,12 +559,10 @@ impl Daemon {
         if let Some(stats) = &self.api_load {
             report_api_load(stats);
         }
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(10), self.task)
+        self.running
+            .stop(Duration::from_secs(10))
             .await
-            .expect("daemon stops in time")
-            .unwrap()
-            .unwrap();
+            .expect("daemon stops in time");
         self.data_dir
     }
 }

@@ -50,7 +50,6 @@ async fn main() {
         let config = daemon::DaemonConfig::in_code(risk, vec![login], data_dir);
         let (ready_tx, ready_rx) = oneshot::channel();
         let (pulse_tx, pulse_rx) = mpsc::channel(1);
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (dec_tx, mut decisions) = tokio::sync::broadcast::channel(64);
         let start = Instant::now();
         let notifier = service::notify::Notifier::connect(&path.display().to_string()).unwrap();
@@ -66,13 +65,8 @@ async fn main() {
             decisions: Some(dec_tx),
             ..daemon::Hooks::default()
         };
-        let daemon = tokio::spawn(daemon::run(
-            config,
-            async {
-                let _ = stop_rx.await;
-            },
-            hooks,
-        ));
+        // The ready hook is the supervisor's: it sends READY=1.
+        let daemon = daemon::spawn(config, hooks);
         let msg = tokio::task::spawn_blocking(move || {
             let mut buf = [0u8; 64];
             let n = sock.recv(&mut buf).expect("READY=1");
@@ -112,8 +106,7 @@ async fn main() {
             .expect("a decision")
             .unwrap();
         let stopping = Instant::now();
-        stop_tx.send(()).unwrap();
-        daemon.await.unwrap().unwrap();
+        daemon.stop(Duration::from_secs(10)).await.unwrap();
         stop_times.push(stopping.elapsed());
         http.post(format!("{base}/sim/fault"))
             .json(&serde_json::json!({"kind": "latency", "ms": 0}))

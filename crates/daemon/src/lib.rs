@@ -16,7 +16,9 @@ pub mod metrics;
 pub mod pending;
 pub mod runner;
 pub mod setup;
+pub mod spawned;
 pub mod view;
 
 pub use runner::{Hooks, run};
 pub use setup::{DaemonConfig, LoginPlan, from_dir};
+pub use spawned::{Spawned, spawn};

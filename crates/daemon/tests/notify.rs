@@ -45,7 +45,6 @@ async fn ready_after_reconciliation_and_pings_only_while_the_loop_turns() {
     let (ready_tx, ready_rx) = oneshot::channel();
     let (pulse_tx, pulse_rx) = mpsc::channel(1);
     let (stall_tx, stall_rx) = mpsc::channel(1);
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let notifier = service::notify::Notifier::connect(&path.display().to_string()).unwrap();
     tokio::spawn(service::notify::supervise(
         notifier,
@@ -59,13 +58,8 @@ async fn ready_after_reconciliation_and_pings_only_while_the_loop_turns() {
         stall: Some(stall_rx),
         ..daemon::Hooks::default()
     };
-    let daemon = tokio::spawn(daemon::run(
-        config,
-        async {
-            let _ = stop_rx.await;
-        },
-        hooks,
-    ));
+    // The ready hook is the supervisor's: it sends READY=1.
+    let daemon = daemon::spawn(config, hooks);
 
     let state_url = format!("{base}/sim/state");
     let (sock, ready, ready_at) = tokio::task::spawn_blocking(move || {
@@ -140,11 +134,6 @@ async fn ready_after_reconciliation_and_pings_only_while_the_loop_turns() {
     );
     drop(sock);
 
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), daemon)
-        .await
-        .expect("the daemon stops")
-        .unwrap()
-        .unwrap();
+    daemon.stop(Duration::from_secs(10)).await.unwrap();
     let _ = std::fs::remove_file(&path);
 }

@@ -30,28 +30,16 @@ async fn malformed_payloads_and_unknown_enums_are_counted_and_skipped() {
     let login = daemon::LoginPlan::at(&base, "demo", "demo", vec![AccountId(ACCOUNT)]);
     let config = daemon::DaemonConfig::in_code(risk, vec![login], data_dir.clone());
     let (dtx, mut decisions) = broadcast::channel(256);
-    let (ready_tx, ready_rx) = oneshot::channel();
     let (tap_tx, tap_rx) = oneshot::channel();
     let (mtx, mut malformed) = watch::channel(0u64);
-    let (stop, stop_rx) = oneshot::channel::<()>();
     let hooks = daemon::Hooks {
         decisions: Some(dtx),
-        ready: Some(ready_tx),
         feed_tap: Some(tap_tx),
         malformed: Some(mtx),
         ..Default::default()
     };
-    let task = tokio::spawn(daemon::run(
-        config,
-        async {
-            let _ = stop_rx.await;
-        },
-        hooks,
-    ));
-    tokio::time::timeout(Duration::from_secs(10), ready_rx)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut running = daemon::spawn(config, hooks);
+    running.ready(Duration::from_secs(10)).await.unwrap();
     let feed = tap_rx.await.unwrap();
 
     // What a misbehaving gateway could send: two malformed payloads, and an order with enum values nobody
@@ -119,12 +107,7 @@ async fn malformed_payloads_and_unknown_enums_are_counted_and_skipped() {
             break;
         }
     }
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(8), task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    running.stop(Duration::from_secs(8)).await.unwrap();
     drop(sim);
 }
 

@@ -8,9 +8,8 @@ mod trader;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context;
 use model::decision::{Action, Decision, RuleId};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::broadcast;
 
 use trader::Trader;
 
@@ -57,23 +56,12 @@ pub async fn run() -> anyhow::Result<bool> {
     let login = daemon::LoginPlan::at(&base, "demo", "demo", vec![model::ids::AccountId(ACCOUNT)]);
     let config = daemon::DaemonConfig::in_code(risk, vec![login], data_dir.clone());
     let (decisions_tx, mut decisions) = broadcast::channel(1024);
-    let (ready_tx, ready_rx) = oneshot::channel();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let hooks = daemon::Hooks {
         decisions: Some(decisions_tx),
-        ready: Some(ready_tx),
         ..daemon::Hooks::default()
     };
-    let daemon_task = tokio::spawn(daemon::run(
-        config,
-        async {
-            let _ = stop_rx.await;
-        },
-        hooks,
-    ));
-    tokio::time::timeout(Duration::from_secs(15), ready_rx)
-        .await
-        .context("the daemon did not become ready")??;
+    let mut running = daemon::spawn(config, hooks);
+    running.ready(Duration::from_secs(15)).await?;
     say(&format!(
         "riskguard is watching account {ACCOUNT}; SQLite journal in {}",
         data_dir.display()
@@ -161,8 +149,7 @@ pub async fn run() -> anyhow::Result<bool> {
     trader.wait_flat(MES).await?;
 
     // Stop the daemon cleanly, then check the simulator's view.
-    let _ = stop_tx.send(());
-    daemon_task.await.context("the daemon task failed")??;
+    running.stop(Duration::from_secs(15)).await?;
     let state = trader.state().await?;
     let open = state["positions"].as_array().map_or(0, Vec::len);
     let closes = state["restCalls"]["/api/Position/closeContract"]

@@ -20,18 +20,17 @@ pub struct Rig {
     pub http: reqwest::Client,
     pub token: String,
     pub decisions: broadcast::Receiver<Decision>,
-    stop: Option<oneshot::Sender<()>>,
-    daemon: tokio::task::JoinHandle<anyhow::Result<()>>,
+    daemon: Option<daemon::Spawned>,
     pub sim: sim::SimHandle,
     pub data_dir: std::path::PathBuf,
     /// The daemon's internal API.
     pub api: std::net::SocketAddr,
 }
 
+/// A started daemon: its decisions, its handle, and its internal API's address.
 pub type Started = (
     broadcast::Receiver<Decision>,
-    oneshot::Sender<()>,
-    tokio::task::JoinHandle<anyhow::Result<()>>,
+    daemon::Spawned,
     std::net::SocketAddr,
 );
 
@@ -50,31 +49,19 @@ pub async fn start_daemon(rules: &str, base: &str, data_dir: &Path) -> Started {
     }
     config.risk_path = Some(risk_path);
     let (tx, decisions) = broadcast::channel(1024);
-    let (ready_tx, ready_rx) = oneshot::channel();
-    let (stop, stop_rx) = oneshot::channel::<()>();
     let (api_tx, api_rx) = oneshot::channel();
     let hooks = daemon::Hooks {
         decisions: Some(tx),
-        ready: Some(ready_tx),
         api_addr: Some(api_tx),
         ..daemon::Hooks::default()
     };
-    let daemon = tokio::spawn(daemon::run(
-        config,
-        async {
-            let _ = stop_rx.await;
-        },
-        hooks,
-    ));
-    tokio::time::timeout(Duration::from_secs(10), ready_rx)
-        .await
-        .expect("ready in time")
-        .unwrap();
+    let mut daemon = daemon::spawn(config, hooks);
+    daemon.ready(Duration::from_secs(10)).await.unwrap();
     let api = tokio::time::timeout(Duration::from_secs(10), api_rx)
         .await
         .expect("the API listens in time")
         .expect("the API started");
-    (decisions, stop, daemon, api)
+    (decisions, daemon, api)
 }
 
 pub async fn rig(rules: &str, name: &str) -> Rig {
@@ -86,7 +73,7 @@ pub async fn rig(rules: &str, name: &str) -> Rig {
     let data_dir =
         std::env::temp_dir().join(format!("riskguard-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let (decisions, stop, daemon, api) = start_daemon(rules, &base, &data_dir).await;
+    let (decisions, daemon, api) = start_daemon(rules, &base, &data_dir).await;
     let http = reqwest::Client::new();
     let login: Value = http
         .post(format!("{base}/api/Auth/loginKey"))
@@ -104,8 +91,7 @@ pub async fn rig(rules: &str, name: &str) -> Rig {
         http,
         token,
         decisions,
-        stop: Some(stop),
-        daemon,
+        daemon: Some(daemon),
         sim,
         data_dir,
         api,
@@ -190,29 +176,18 @@ impl Rig {
 
     /// As [`Rig::restart`], running `while_down` on the data dir while no daemon runs.
     pub async fn restart_with(&mut self, while_down: impl FnOnce(&Path)) {
-        let _ = self.stop.take().unwrap().send(());
-        let old = std::mem::replace(&mut self.daemon, tokio::spawn(async { Ok(()) }));
-        tokio::time::timeout(Duration::from_secs(8), old)
-            .await
-            .expect("stops in time")
-            .unwrap()
-            .unwrap();
+        let old = self.daemon.take().expect("a running daemon");
+        old.stop(Duration::from_secs(8)).await.unwrap();
         while_down(&self.data_dir);
-        let (decisions, stop, daemon, api) =
-            start_daemon(&self.rules, &self.base, &self.data_dir).await;
+        let (decisions, daemon, api) = start_daemon(&self.rules, &self.base, &self.data_dir).await;
         self.api = api;
         self.decisions = decisions;
-        self.stop = Some(stop);
-        self.daemon = daemon;
+        self.daemon = Some(daemon);
     }
 
     pub async fn stop(mut self) -> std::path::PathBuf {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(8), self.daemon)
-            .await
-            .expect("stops in time")
-            .unwrap()
-            .unwrap();
+        let daemon = self.daemon.take().expect("a running daemon");
+        daemon.stop(Duration::from_secs(8)).await.unwrap();
         self.data_dir
     }
 }
