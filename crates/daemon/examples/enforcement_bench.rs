@@ -474,6 +474,8 @@ async fn wait_position(
 struct Daemon {
     decisions: mpsc::UnboundedReceiver<(Instant, Decision)>,
     running: daemon::Spawned,
+    /// The internal API (its `/metrics` give the journal's append latency at the end).
+    api: std::net::SocketAddr,
     data_dir: PathBuf,
     api_load: Option<Arc<ApiLoadStats>>,
 }
@@ -503,8 +505,9 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
         .ready(Duration::from_secs(30))
         .await
         .expect("daemon ready in time");
+    let api = api_rx.await.expect("the internal API listens");
     let api_load = if API_LOAD.load(Ordering::Relaxed) {
-        let addr = api_rx.await.expect("the internal API listens");
+        let addr = api;
         let stats = start_api_load(addr, &data_dir);
         println!(
             "  API load on: {API_STREAM_CLIENTS} stream clients, {API_POLLS_PER_SEC} /v1/accounts polls/s at {addr}"
@@ -531,6 +534,7 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
     Daemon {
         decisions,
         running,
+        api,
         data_dir,
         api_load,
     }
@@ -558,6 +562,17 @@ impl Daemon {
     async fn stop(self) -> PathBuf {
         if let Some(stats) = &self.api_load {
             report_api_load(stats);
+        }
+        // The journal's own share: how long the loop waited for its appends (inputs, decisions) to commit.
+        if let Ok(r) = reqwest::get(format!("http://{}/metrics", self.api)).await
+            && let Ok(text) = r.text().await
+        {
+            for line in text
+                .lines()
+                .filter(|l| l.starts_with("riskguard_journal_write_seconds"))
+            {
+                println!("  {line}");
+            }
         }
         self.running
             .stop(Duration::from_secs(10))
