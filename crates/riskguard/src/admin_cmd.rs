@@ -331,27 +331,16 @@ fn pending_lines(pending: &[PendingChange]) -> String {
     out
 }
 
-/// The effective rules as `rule.key = value` lines, per account.
-pub fn rules_text(rules: &[api::AccountRules]) -> String {
-    fn walk(prefix: &str, v: &serde_json::Value, out: &mut String) {
-        match v {
-            serde_json::Value::Object(m) if !m.is_empty() => {
-                for (k, x) in m {
-                    let p = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&p, x, out);
-                }
-            }
-            other => out.push_str(&format!("  {prefix} = {other}\n")),
-        }
-    }
+/// The effective rules as `rule.key = value` lines, per account (the trader's Rules tab shows the same).
+fn rules_text(rules: &[api::AccountRules]) -> String {
     let mut out = String::new();
     for a in rules {
         out.push_str(&format!("account {}\n", a.account));
-        walk("", &a.rules, &mut out);
+        let mut lines = Vec::new();
+        tui::render::flatten("", &a.rules, &mut lines);
+        for l in lines {
+            out.push_str(&format!("  {l}\n"));
+        }
     }
     out
 }

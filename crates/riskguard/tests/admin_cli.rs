@@ -157,7 +157,7 @@ fn admin_commands_against_a_running_daemon() {
     );
     let shown = admin.ok(&["rules", "show"], "");
     assert!(
-        shown.contains("daily_realized_loss.loss_limit = \"400\""),
+        shown.contains("daily_realized_loss.loss_limit = 400\n"),
         "{shown}"
     );
 
@@ -191,7 +191,7 @@ fn admin_commands_against_a_running_daemon() {
     assert!(out.contains("pending change 2"), "{out}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
     let shown = admin.ok(&["rules", "show"], "");
-    assert!(shown.contains("max_contracts.limit = 2"), "{shown}");
+    assert!(shown.contains("max_contracts.limit = 2\n"), "{shown}");
     assert!(shown.contains("#2 at"), "{shown}");
     let out = admin.ok(&["cancel-pending", "2", "--reason", "not today"], "");
     assert!(out.contains("withdrawn"), "{out}");
