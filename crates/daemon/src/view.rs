@@ -217,6 +217,57 @@ pub fn decision_record(d: &Decision) -> DecisionRecord {
     }
 }
 
+/// The History entries of an admin `note` (one per watched account, rule `admin`), from its `action` and
+/// `text`; none for a note without them.
+pub fn records_from_note(
+    t: Timestamp,
+    data: &Value,
+    watched: &[AccountId],
+    dry_run: bool,
+) -> Vec<DecisionRecord> {
+    let (Some(action), Some(text)) = (
+        data.get("action").and_then(Value::as_str),
+        data.get("text").and_then(Value::as_str),
+    ) else {
+        return Vec::new();
+    };
+    watched
+        .iter()
+        .map(|a| DecisionRecord {
+            t,
+            account: a.0,
+            rule: model::decision::RuleId::Admin.to_string(),
+            action: action.to_owned(),
+            details: json!({}),
+            reason: text.to_owned(),
+            dry_run,
+        })
+        .collect()
+}
+
+/// The History entries of a journal line: a decision, or an admin `note` that people were shown.
+pub fn records_from_journal_line(
+    line: &store::JournalLine,
+    watched: &[AccountId],
+) -> Vec<DecisionRecord> {
+    match line.kind {
+        store::Kind::Decision => record_from_line(&line.line).into_iter().collect(),
+        store::Kind::Admin => {
+            let Ok(v) = serde_json::from_str::<Value>(&line.line) else {
+                return Vec::new();
+            };
+            if v.get("kind").and_then(Value::as_str) != Some("note") {
+                return Vec::new();
+            }
+            match v.get("data") {
+                Some(data) => records_from_note(line.t, data, watched, false),
+                None => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// A decision read back from a journal line (REPLAY.md's output format); `None` for a line that is not one.
 pub fn record_from_line(line: &str) -> Option<DecisionRecord> {
     let mut m = serde_json::from_str::<serde_json::Map<String, Value>>(line).ok()?;

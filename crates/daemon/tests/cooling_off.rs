@@ -192,6 +192,14 @@ async fn done_for_today_locks_and_only_the_cooling_off_path_clears_it() {
     let trader = Client::from_data_dir(&rig.data_dir).unwrap();
     assert_eq!(trader.locks().await.unwrap().len(), 1);
     assert_eq!(trader.pending().await.unwrap()[0].id, pending.id);
+    // History after the restart still shows the admin's scheduled clearing, with its reason.
+    let history = trader.decisions(None, Some(ACCOUNT)).await.unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|d| d.action == "schedule" && d.reason.contains("trader asked, by ops")),
+        "{history:?}"
+    );
 
     // Time passes (the saved change's instant is moved into the past while the daemon is down): on start
     // the change comes due and the lock is cleared, with the admin's reason.

@@ -10,9 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use api::{
-    AdminAction, AdminDone, AdminError, AdminRequest, AdminResult, DecisionRecord, PendingChange,
-};
+use api::{AdminAction, AdminDone, AdminError, AdminRequest, AdminResult, PendingChange};
 use jiff::{SignedDuration, Timestamp};
 use model::config::RiskConfig;
 use model::decision::RuleId;
@@ -243,18 +241,18 @@ impl Loop {
                     ));
                 };
                 self.pending.save(self.journal.store());
-                self.journal.note(
-                    now,
-                    &json!({"action": "cancel_pending", "id": id, "reason": why, "by": by}),
-                );
                 self.metrics.admin("cancel_pending");
                 let text = format!(
                     "pending change {id} withdrawn: {} ({why}, by {by})",
                     item.shown.description
                 );
                 tracing::warn!(id, reason = %why, %by, "pending change withdrawn");
-                self.announce(now, "cancel_pending", &text);
-                self.dirty = true;
+                self.record(
+                    now,
+                    "cancel_pending",
+                    &text,
+                    json!({"id": id, "reason": why, "by": by}),
+                );
                 done(text)
             }
         }
@@ -264,10 +262,6 @@ impl Loop {
     fn set_dry_run(&mut self, enabled: bool, why: &str, by: &str, now: Timestamp) -> String {
         let was = self.dry_run;
         self.dry_run = enabled;
-        self.journal.note(
-            now,
-            &json!({"action": "set_dry_run", "enabled": enabled, "reason": why, "by": by}),
-        );
         self.metrics.admin("set_dry_run");
         let text = if enabled {
             format!("dry-run on: decisions are recorded, nothing is sent ({why}, by {by})")
@@ -275,8 +269,12 @@ impl Loop {
             format!("dry-run off: enforcement sends calls again ({why}, by {by})")
         };
         tracing::warn!(enabled, was, reason = %why, %by, "dry-run switched by an admin");
-        self.announce(now, "set_dry_run", &text);
-        self.dirty = true;
+        self.record(
+            now,
+            "set_dry_run",
+            &text,
+            json!({"enabled": enabled, "reason": why, "by": by}),
+        );
         text
     }
 
@@ -317,16 +315,13 @@ impl Loop {
         };
         let shown = self.pending.add(shown, change);
         self.pending.save(self.journal.store());
-        self.journal
-            .note(now, &json!({"action": "schedule", "pending": shown}));
         self.metrics.admin("schedule");
         let text = format!(
             "{} waits {minutes} minute(s): takes effect at {} ({}, by {})",
             shown.description, shown.effective_at, shown.reason, shown.by
         );
         tracing::warn!(id = shown.id, effective_at = %shown.effective_at, by = %shown.by, "{}", shown.description);
-        self.announce(now, "schedule", &text);
-        self.dirty = true;
+        self.record(now, "schedule", &text, json!({"pending": shown}));
         Gate::Answer(Ok(AdminDone {
             message: text,
             pending: Some(shown),
@@ -470,15 +465,15 @@ impl Loop {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        self.journal.note(
-            now,
-            &json!({"action": "reload", "file": file, "change": what, "reason": why, "by": by}),
-        );
         self.metrics.admin("reload");
         let text = format!("{what}: applied ({why}, by {by})");
         tracing::warn!(file = %file, %by, "{text}");
-        self.announce(now, "reload", &text);
-        self.dirty = true;
+        self.record(
+            now,
+            "reload",
+            &text,
+            json!({"file": file, "change": what, "reason": why, "by": by}),
+        );
         text
     }
 
@@ -519,11 +514,12 @@ impl Loop {
                             shown.id, shown.description, e.message
                         );
                         tracing::error!(errors = ?e.errors, "{msg}");
-                        self.journal.note(
+                        self.record(
                             now,
-                            &json!({"action": "pending_refused", "id": shown.id, "why": e.message}),
+                            "pending_refused",
+                            &msg,
+                            json!({"id": shown.id, "why": e.message}),
                         );
-                        self.announce(now, "pending_refused", &msg);
                     }
                 }
             }
@@ -582,18 +578,18 @@ impl Loop {
         }
     }
 
-    /// An admin action outside the engine, shown in every account's history and on the stream.
-    fn announce(&self, t: Timestamp, action: &str, text: &str) {
-        for a in &self.watched {
-            self.published.decision(DecisionRecord {
-                t,
-                account: a.0,
-                rule: RuleId::Admin.to_string(),
-                action: action.into(),
-                details: json!({}),
-                reason: text.into(),
-                dry_run: self.dry_run,
-            });
+    /// An admin action outside the engine: journaled as a `note` line (with `action` and the `text` people
+    /// see, so that History shows it again after a restart), and shown in every account's history and on
+    /// the stream.
+    fn record(&mut self, t: Timestamp, action: &str, text: &str, mut data: serde_json::Value) {
+        if let Some(m) = data.as_object_mut() {
+            m.insert("action".into(), json!(action));
+            m.insert("text".into(), json!(text));
         }
+        self.journal.note(t, &data);
+        for record in view::records_from_note(t, &data, &self.watched, self.dry_run) {
+            self.published.decision(record);
+        }
+        self.dirty = true;
     }
 }

@@ -166,8 +166,7 @@ pub async fn run(
             Ok(lines) => published.preload(
                 lines
                     .iter()
-                    .filter(|l| l.kind == store::Kind::Decision)
-                    .filter_map(|l| view::record_from_line(&l.line)),
+                    .flat_map(|l| view::records_from_journal_line(l, &watched)),
             ),
             Err(e) => tracing::warn!(error = %e, "cannot read today's decisions from the journal"),
         }
