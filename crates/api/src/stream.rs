@@ -144,11 +144,12 @@ impl Feed {
                     let new = Arc::clone(&self.view.borrow_and_update());
                     let now = Timestamp::now();
                     let mut events = diff(&self.last, &new, now);
-                    let has_status = events.iter().any(|e| matches!(e, StreamEvent::Status(_)));
-                    if !has_status && last_event_moved(self.status_event_at, new.status.last_event_at) {
+                    let mut sends_status = events.iter().any(|e| matches!(e, StreamEvent::Status(_)));
+                    if !sends_status && last_event_moved(self.status_event_at, new.status.last_event_at) {
                         events.push(StreamEvent::Status(fresh_status(&new.status, now)));
+                        sends_status = true;
                     }
-                    if has_status || events.iter().any(|e| matches!(e, StreamEvent::Status(_))) {
+                    if sends_status {
                         self.status_event_at = new.status.last_event_at;
                     }
                     self.pending.extend(events);

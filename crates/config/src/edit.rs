@@ -268,7 +268,7 @@ fn insert_value(
     let (indent, after_line) = if found.is_empty() {
         (0, last_line(doc))
     } else if crate::tree::is_null(parent) {
-        let parent_indent = parent_key_indent(text, doc, found);
+        let parent_indent = parent_key_indent(doc, found);
         (parent_indent + 2, parent.span.start.line())
     } else {
         let YamlData::Mapping(map) = &parent.data else {
@@ -298,7 +298,7 @@ fn insert_value(
 }
 
 /// The column of the key that names the mapping at `path`.
-fn parent_key_indent(_text: &str, doc: &Node<'_>, path: &[String]) -> usize {
+fn parent_key_indent(doc: &Node<'_>, path: &[String]) -> usize {
     let mut node = doc;
     let mut col = 0;
     for part in path {

@@ -53,14 +53,14 @@ pub fn load_accounts_config(path: &Path) -> Result<AccountsConfig, Vec<ConfigErr
 /// Read a risk_config.yaml and the holidays.yaml beside it (if present). I/O errors become a [`ConfigError`]
 /// with line 0.
 pub fn load_risk_config(path: &Path) -> Result<RiskConfig, Vec<ConfigError>> {
+    load_risk_config_with_text(path).map(|(config, _)| config)
+}
+
+/// [`load_risk_config`], with the file's text it was built from (what the daemon compares the file with
+/// before it applies a waiting change).
+pub fn load_risk_config_with_text(path: &Path) -> Result<(RiskConfig, String), Vec<ConfigError>> {
     let text = read(path).map_err(|e| vec![e])?;
-    match holidays_beside(path) {
-        Some(h_path) => {
-            let h_text = read(&h_path).map_err(|e| vec![e])?;
-            parse_risk_config(&text, path, Some((&h_text, &h_path)))
-        }
-        None => parse_risk_config(&text, path, None),
-    }
+    parse_risk_config_for(&text, path).map(|config| (config, text))
 }
 
 /// Validate `text` as the new content of the risk_config.yaml at `path`, with the holidays.yaml beside it (if

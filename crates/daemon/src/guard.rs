@@ -25,7 +25,7 @@ use crate::view;
 
 /// Whether loosening must be confirmed and wait at `now`: inside a trading day of `config`, or always when
 /// `global.tighten_only: always`.
-pub fn in_trading_day(config: &RiskConfig, now: Timestamp) -> bool {
+pub fn loosening_waits(config: &RiskConfig, now: Timestamp) -> bool {
     let g = &config.global;
     if g.tighten_only == model::config::TightenOnly::Always {
         return true;
@@ -310,15 +310,15 @@ rules:
         ));
         let at = |s: &str| s.parse::<Timestamp>().unwrap();
         // Wednesday 2026-12-02 10:00 CT.
-        assert!(in_trading_day(&c, at("2026-12-02T16:00:00Z")));
+        assert!(loosening_waits(&c, at("2026-12-02T16:00:00Z")));
         // Friday 18:00 CT belongs to Saturday's day: the weekend.
-        assert!(!in_trading_day(&c, at("2026-12-05T00:00:00Z")));
+        assert!(!loosening_waits(&c, at("2026-12-05T00:00:00Z")));
         // Sunday 17:30 CT belongs to Monday.
-        assert!(in_trading_day(&c, at("2026-12-06T23:30:00Z")));
+        assert!(loosening_waits(&c, at("2026-12-06T23:30:00Z")));
         // Christmas Day (Friday) is a configured holiday.
-        assert!(!in_trading_day(&c, at("2026-12-25T16:00:00Z")));
+        assert!(!loosening_waits(&c, at("2026-12-25T16:00:00Z")));
         // `tighten_only: always` guards the weekend too.
         let always = cfg(&BASE.replace("global: {", "global: { tighten_only: always,"));
-        assert!(in_trading_day(&always, at("2026-12-05T00:00:00Z")));
+        assert!(loosening_waits(&always, at("2026-12-05T00:00:00Z")));
     }
 }

@@ -27,6 +27,8 @@ pub struct DaemonConfig {
     pub risk: Arc<RiskConfig>,
     /// Where the risk config came from (for reloads); `None` when built in code (the demo).
     pub risk_path: Option<PathBuf>,
+    /// The text `risk` was parsed from, when it came from `risk_path`.
+    pub risk_text: Option<String>,
     pub logins: Vec<LoginPlan>,
     pub data_dir: PathBuf,
     /// The internal API address (loopback).
@@ -55,6 +57,7 @@ impl DaemonConfig {
         DaemonConfig {
             risk: Arc::new(risk),
             risk_path: None,
+            risk_text: None,
             logins,
             data_dir,
             api_listen: "127.0.0.1:0".into(),
@@ -153,6 +156,7 @@ pub fn plan(
     Ok(DaemonConfig {
         risk: Arc::new(risk),
         risk_path,
+        risk_text: None,
         logins,
         data_dir,
         api_listen: accounts.api.listen.clone(),
@@ -163,17 +167,21 @@ pub fn plan(
 /// and the config dir's credential store (systemd's `$CREDENTIALS_DIRECTORY` first).
 pub fn from_dir(config_dir: &Path, data_dir: PathBuf) -> Result<DaemonConfig, SetupErrors> {
     let risk_path = config_dir.join("risk_config.yaml");
-    let risk = config::load_risk_config(&risk_path);
+    let risk = config::load_risk_config_with_text(&risk_path);
     let accounts = config::load_accounts_config(&config_dir.join("accounts.yaml"));
     match (risk, accounts) {
-        (Ok(risk), Ok(accounts)) => plan(
+        (Ok((risk, text)), Ok(accounts)) => plan(
             risk,
             Some(risk_path),
             &accounts,
             data_dir,
             &|var| std::env::var(var).ok(),
             Some(&Store::for_config_dir(config_dir)),
-        ),
+        )
+        .map(|config| DaemonConfig {
+            risk_text: Some(text),
+            ..config
+        }),
         (r, a) => {
             let errors = r
                 .err()

@@ -354,6 +354,7 @@ async fn an_unusable_data_dir_is_a_clear_error() {
     let config = daemon::DaemonConfig {
         risk: Arc::new(risk),
         risk_path: None,
+        risk_text: None,
         logins: Vec::new(),
         data_dir: file.clone(),
         api_listen: "127.0.0.1:0".into(),

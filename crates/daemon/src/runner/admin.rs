@@ -175,7 +175,7 @@ impl Loop {
             } => {
                 let why = reason(&why)?;
                 // Switching dry-run on stops enforcement: the biggest loosening there is.
-                if enabled && !self.dry_run && guard::in_trading_day(self.engine.config(), now) {
+                if enabled && !self.dry_run && guard::loosening_waits(self.engine.config(), now) {
                     let what = "dry-run on (decisions recorded, nothing sent)".to_owned();
                     let loosening = Loosening {
                         kind: "dry_run",
@@ -340,20 +340,14 @@ impl Loop {
         let account = self.watched_account(account)?;
         let rule_id = RuleId::parse(rule.trim())
             .ok_or_else(|| error("bad_request", format!("unknown rule `{rule}`")))?;
-        let has_lock = self
-            .engine
-            .state()
-            .accounts
-            .get(&account)
-            .is_some_and(|a| a.locks.contains_key(&rule_id));
-        if !has_lock {
+        if !self.has_lock(account, rule_id) {
             return Err(error(
                 "not_found",
                 format!("account {account} has no {rule_id} lock"),
             ));
         }
         let what = format!("clearing the {rule_id} lock of account {account}");
-        if guard::in_trading_day(self.engine.config(), now) {
+        if guard::loosening_waits(self.engine.config(), now) {
             if let Some(waiting) = self.pending.has_clear_lock(account.0, rule_id.as_str()) {
                 return Err(error(
                     "bad_request",
@@ -417,7 +411,7 @@ impl Loop {
         now: Timestamp,
     ) -> AdminResult {
         let loosens = guard::loosenings(self.engine.config(), &risk, &self.watched);
-        let change = if !loosens.is_empty() && guard::in_trading_day(self.engine.config(), now) {
+        let change = if !loosens.is_empty() && guard::loosening_waits(self.engine.config(), now) {
             let loosening = Loosening {
                 kind: "config",
                 account: None,
@@ -492,13 +486,7 @@ impl Loop {
                         continue;
                     };
                     let account = AccountId(account);
-                    let still_locked = self
-                        .engine
-                        .state()
-                        .accounts
-                        .get(&account)
-                        .is_some_and(|a| a.locks.contains_key(&rule));
-                    if still_locked {
+                    if self.has_lock(account, rule) {
                         self.clear_now(account, rule, &shown.reason, &shown.by, now)
                             .await;
                     }
@@ -564,6 +552,14 @@ impl Loop {
         self.risk_text = Some(new_text);
         self.apply_config(risk, &shown.description, &shown.reason, &shown.by, now);
         Ok(())
+    }
+
+    fn has_lock(&self, account: AccountId, rule: RuleId) -> bool {
+        self.engine
+            .state()
+            .accounts
+            .get(&account)
+            .is_some_and(|a| a.locks.contains_key(&rule))
     }
 
     fn watched_account(&self, id: i64) -> Result<AccountId, AdminError> {

@@ -98,7 +98,7 @@ struct Loop {
     day_start_seen: Option<Timestamp>,
     /// Confirmed loosenings waiting out their cooling-off delay.
     pending: crate::pending::Pending,
-    /// The text of risk_config.yaml the running config came from (read at start, then as applied).
+    /// The text of risk_config.yaml the running config came from (as loaded at start, then as applied).
     risk_text: Option<String>,
 }
 
@@ -232,10 +232,7 @@ pub async fn run(
         risk_path: config.risk_path.clone(),
         day_start_seen: None,
         pending: crate::pending::Pending::load(&store),
-        risk_text: config
-            .risk_path
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok()),
+        risk_text: config.risk_text.clone(),
     };
     for i in 0..lp.sessions.len() {
         lp.reconcile(i).await;

@@ -48,6 +48,9 @@ pub async fn start_daemon(rules: &str, base: &str, data_dir: &Path) -> Started {
         std::fs::write(&risk_path, rules).unwrap();
     }
     config.risk_path = Some(risk_path);
+    // The running rules come from `rules`, whatever the file holds by now (as `riskguard run` keeps the
+    // text it loaded).
+    config.risk_text = Some(rules.to_owned());
     let (tx, decisions) = broadcast::channel(1024);
     let (api_tx, api_rx) = oneshot::channel();
     let hooks = daemon::Hooks {
