@@ -10,7 +10,9 @@
 //!      simulator executes the `Position/closeContract` it received): **the headline figure**;
 //!    - `flat`: a second, raw user-hub client receiving the flat `GatewayUserPosition` (an upper bound:
 //!      adds the fill and the event fan-out);
-//!    - `decided`: the decision hook (`Hooks::decisions`, sent after the decision is journaled).
+//!    - `decided`: the decision hook (`Hooks::decisions`, sent after the decision is journaled);
+//!    - `arrived`: the decision's `t`, the instant the daemon's gateway session stamped the breaching quote on
+//!      arrival (wall clock, so it splits the path into the simulator and socket half and the daemon half).
 //!
 //!    Breaches rotate over 10 accounts and 9 contracts, so each is fresh.
 //! 2. **load**: 10 accounts × 5 contracts all held, 20,000 quotes/s published from a dedicated thread for
@@ -19,6 +21,12 @@
 //!    the journal is counted: quotes of held contracts are journaled one by one, so "journaled quotes of the
 //!    load contracts" = quotes the daemon saw.
 //! 3. resident memory (VmRSS / VmHWM of this process, which holds the simulator too) at each stage.
+//!
+//! Threads, as two processes on one machine would have them: the daemon on its own runtime (`daemon::runtime`,
+//! as `riskguard run`), the simulator and the measuring clients on `main`'s single-threaded runtime, the load
+//! phase's quote publisher on a thread of its own, and the store's background thread. (The simulator on two
+//! workers of its own costs more CPU and wake-ups than the daemon it serves: on 2 cores it tripled the flood's
+//! p99. A real gateway is on other machines.)
 //!
 //! The simulator's REST limit is raised to 1,000,000 per 60 s (SimConfig.rate_limit_requests; the real
 //! gateway allows 200). The daemon's own client (projectx-client 8) still limits itself to 200 general calls
@@ -480,6 +488,17 @@ struct Daemon {
     api_load: Option<Arc<ApiLoadStats>>,
 }
 
+/// The daemon's own runtime, as `riskguard run` has it in a process of its own ([`daemon::runtime`]). The
+/// simulator, the publisher's fan-out and the measuring clients stay on `main`'s runtime, like a gateway in
+/// another process.
+fn daemon_runtime() -> tokio::runtime::Handle {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| daemon::runtime().expect("the daemon's runtime"))
+        .handle()
+        .clone()
+}
+
 async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -> Daemon {
     let data_dir =
         std::env::temp_dir().join(format!("riskguard-bench-{name}-{}", std::process::id()));
@@ -500,7 +519,10 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
         api_addr: Some(api_tx),
         ..daemon::Hooks::default()
     };
-    let mut running = daemon::spawn(config, hooks);
+    let mut running = {
+        let _on = daemon_runtime().enter();
+        daemon::spawn(config, hooks)
+    };
     running
         .ready(Duration::from_secs(30))
         .await
@@ -541,7 +563,8 @@ async fn start_daemon(base: &str, logins: Vec<(String, Vec<i64>)>, name: &str) -
 }
 
 impl Daemon {
-    async fn decided(&mut self, account: i64, contract: &str) -> Instant {
+    /// When the hook delivered the decision, and the decision's `t` (its input's arrival at the daemon).
+    async fn decided(&mut self, account: i64, contract: &str) -> (Instant, Timestamp) {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let (at, d) = tokio::time::timeout_at(deadline, self.decisions.recv())
@@ -554,7 +577,7 @@ impl Daemon {
                 _ => false,
             };
             if d.account.0 == account && closes {
-                return at;
+                return (at, d.t);
             }
         }
     }
@@ -591,6 +614,7 @@ struct Breach {
     t0: Instant,
     t0_wall: Timestamp,
     decided: Duration,
+    arrived: Duration,
     flat: Duration,
     fill: Option<Duration>,
 }
@@ -632,7 +656,7 @@ async fn breach(
     let t0 = Instant::now();
     ctx.sim.set_price(&c.id, to, None, None).unwrap();
     let flat = wait_position(&mut ctx.positions, account, &c.id, 0).await;
-    let decided = daemon.decided(account, &c.id).await;
+    let (decided, arrived) = daemon.decided(account, &c.id).await;
     if low {
         ctx.at_low.remove(&c.id);
     } else {
@@ -644,6 +668,7 @@ async fn breach(
         t0,
         t0_wall,
         decided: decided.saturating_duration_since(t0),
+        arrived: arrived.duration_since(t0_wall).unsigned_abs(),
         flat: flat.saturating_duration_since(t0),
         fill: None,
     }
@@ -692,7 +717,7 @@ fn us(d: Duration) -> String {
 }
 
 fn report(label: &str, breaches: &[Breach]) {
-    let series: [(&str, Vec<Duration>); 3] = [
+    let series: [(&str, Vec<Duration>); 4] = [
         (
             "quote → closeContract fill at the sim",
             breaches.iter().filter_map(|b| b.fill).collect(),
@@ -704,6 +729,10 @@ fn report(label: &str, breaches: &[Breach]) {
         (
             "quote → decision hook",
             breaches.iter().map(|b| b.decided).collect(),
+        ),
+        (
+            "quote → arrival stamped by the daemon",
+            breaches.iter().map(|b| b.arrived).collect(),
         ),
     ];
     println!("{label}: {} breaches", breaches.len());
@@ -1007,7 +1036,7 @@ async fn phase_load(rate: f64, secs: f64, probe_every: Duration) {
     );
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()

@@ -213,8 +213,9 @@ fn sim(listen: &str, config: Option<&std::path::Path>) -> ExitCode {
     }
 }
 
+/// The daemon's runtime ([`daemon::runtime`]), for `run` and `demo`.
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Runtime::new() {
+    match daemon::runtime() {
         Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");

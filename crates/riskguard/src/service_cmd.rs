@@ -330,7 +330,7 @@ fn run_windows(config: &Path, data: &Path) -> ExitCode {
             tracing::error!("riskguard refuses to start: {text}");
             text
         })?;
-        let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+        let rt = daemon::runtime().map_err(|e| e.to_string())?;
         let shutdown = async {
             let _ = stop.await;
             tracing::info!("stop requested by the service control manager");
