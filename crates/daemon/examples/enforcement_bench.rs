@@ -37,7 +37,8 @@
 //!    polled 100 times per second (issue 5: enforcement p99 may rise by at most 20%).
 //!
 //! Run: `cargo run --release -p daemon --example enforcement_bench -- [all|breach|load] [--breaches N]
-//! [--rate QUOTES_PER_S] [--secs S] [--probe-ms MS] [--api-load]`.
+//! [--rate QUOTES_PER_S] [--secs S] [--probe-ms MS] [--api-load] [--dump FILE]`. `--dump` appends every
+//! breach's quote → fill and quote → arrival (µs) to FILE, so that several runs can be pooled.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -151,6 +152,9 @@ fn sim_config() -> SimConfig {
 static NAGLE: AtomicBool = AtomicBool::new(false);
 /// `--api-load`: 10 stream clients and 100 `/v1/accounts` polls per second against the daemon's API.
 static API_LOAD: AtomicBool = AtomicBool::new(false);
+/// `--dump FILE`: append each measured breach's phase, quote → fill and quote → arrival in µs, one per line, to
+/// pool runs.
+static DUMP: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 const API_STREAM_CLIENTS: usize = 10;
 const API_POLLS_PER_SEC: u64 = 100;
 
@@ -717,7 +721,26 @@ fn us(d: Duration) -> String {
 }
 
 fn report(label: &str, breaches: &[Breach]) {
-    let series: [(&str, Vec<Duration>); 4] = [
+    if let Some(path) = DUMP.get() {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        for b in breaches {
+            if let Some(fill) = b.fill {
+                writeln!(
+                    f,
+                    "{label}\t{}\t{}",
+                    fill.as_micros(),
+                    b.arrived.as_micros()
+                )
+                .unwrap();
+            }
+        }
+    }
+    let series: [(&str, Vec<Duration>); 5] = [
         (
             "quote → closeContract fill at the sim",
             breaches.iter().filter_map(|b| b.fill).collect(),
@@ -734,6 +757,13 @@ fn report(label: &str, breaches: &[Breach]) {
             "quote → arrival stamped by the daemon",
             breaches.iter().map(|b| b.arrived).collect(),
         ),
+        (
+            "arrival → fill (daemon + call + sim)",
+            breaches
+                .iter()
+                .filter_map(|b| Some(b.fill?.saturating_sub(b.arrived)))
+                .collect(),
+        ),
     ];
     println!("{label}: {} breaches", breaches.len());
     for (name, mut v) in series {
@@ -749,11 +779,12 @@ fn report(label: &str, breaches: &[Breach]) {
     }
     let mut slow: Vec<&Breach> = breaches.iter().collect();
     slow.sort_by_key(|b| std::cmp::Reverse(b.fill.unwrap_or(b.flat)));
-    for b in slow.iter().take(3) {
+    for b in slow.iter().take(5) {
         println!(
-            "  slowest: {} {} decided {} fill {} flat {}",
+            "  slowest: {} {} arrived {} decided {} fill {} flat {}",
             b.account,
             b.contract,
+            us(b.arrived),
             us(b.decided),
             b.fill.map(us).unwrap_or_else(|| "?".into()),
             us(b.flat)
@@ -1058,6 +1089,7 @@ async fn main() {
             "--probe-ms" => probe_ms = value().parse().unwrap(),
             "--nagle" => NAGLE.store(true, Ordering::Relaxed),
             "--api-load" => API_LOAD.store(true, Ordering::Relaxed),
+            "--dump" => DUMP.set(PathBuf::from(value())).unwrap(),
             "all" | "breach" | "load" => phase = a,
             other => panic!("unknown argument {other}"),
         }
