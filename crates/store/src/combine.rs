@@ -58,7 +58,8 @@ struct Queue {
 }
 
 /// A panic while a lock was held leaves nothing half-done that matters here: an open transaction rolls back
-/// when it unwinds, and the queue is only ever pushed to or drained whole. So a poisoned lock is used as is.
+/// when it unwinds, and each push to or take from the queue is one step under its lock. So a poisoned lock is
+/// used as is.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -536,6 +536,31 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[test]
+    fn queued_appends_commit_by_themselves_with_nobody_waiting() {
+        let dir = temp_dir("background");
+        let store = Store::open(&dir).unwrap();
+        // Bursts with quiet gaps: each burst must wake the background thread again (no waited append ever
+        // comes to commit them).
+        for burst in 0..5_i64 {
+            let before = store.stats().lines;
+            for i in 0..10 {
+                store.append_queued(vec![line(burst * 10 + i)]).unwrap();
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while store.stats().lines < before + 10 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "burst {burst}: only {} of 10 queued lines committed",
+                    store.stats().lines - before
+                );
+                std::thread::yield_now();
+            }
+        }
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A store whose database may not grow past `extra_pages` more pages: SQLite then fails with SQLITE_FULL,
     /// exactly as on a full disk.
     fn open_with_page_limit(dir: &Path, extra_pages: i64) -> Store {
