@@ -600,6 +600,17 @@ impl Daemon {
             {
                 println!("  {line}");
             }
+            // The daemon's own share: input arrival to the call starting, as cumulative buckets.
+            let reaction: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("riskguard_reaction_seconds_bucket{le=\""))
+                .filter_map(|l| l.split_once("\"} "))
+                .map(|(le, n)| format!("≤{le} s: {n}"))
+                .collect();
+            println!(
+                "  reaction (arrival → call starts), cumulative: {}",
+                reaction.join(", ")
+            );
         }
         self.running
             .stop(Duration::from_secs(10))

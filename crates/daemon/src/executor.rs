@@ -200,12 +200,14 @@ impl Executor {
         }
     }
 
-    /// Start a job; `metrics`, when given, gets the time from now to the gateway's answer.
+    /// Start a job; `metrics`, when given, gets the time from `arrived` (when the input behind the decision
+    /// arrived) to the call starting, and from now to the gateway's answer.
     pub fn run(
         &mut self,
         session: Arc<Session>,
         job: Job,
         metrics: Option<Arc<crate::metrics::Metrics>>,
+        arrived: Timestamp,
     ) {
         if let Some(key) = job.key() {
             let mut guard = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
@@ -230,6 +232,12 @@ impl Executor {
         let running = self.running.clone();
         running.fetch_add(1, Ordering::AcqRel);
         self.tasks.spawn(async move {
+            if let Some(m) = &metrics {
+                // A wall clock stepped back makes it negative: count that as no wait.
+                let waited = Timestamp::now().duration_since(arrived);
+                m.reaction
+                    .record(std::time::Duration::try_from(waited).unwrap_or_default());
+            }
             let (outcome, read_back) = execute(session, job, tag).await;
             running.fetch_sub(1, Ordering::AcqRel);
             if let Some(m) = metrics {

@@ -62,6 +62,9 @@ pub struct Metrics {
     decisions: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// From a decision to its gateway call's answer.
     pub enforcement: Histogram,
+    /// From the arrival of the input behind a decision to its gateway call starting: the daemon's own share of
+    /// breach-to-enforcement latency (the rest is the network and the gateway).
+    pub reaction: Histogram,
     pub hub_reconnects: AtomicU64,
     pub malformed: AtomicU64,
     admin_actions: Mutex<BTreeMap<&'static str, u64>>,
@@ -112,6 +115,11 @@ impl Metrics {
             &mut out,
             "riskguard_enforcement_latency_seconds",
             "From a decision to the gateway's answer to the call it made.",
+        );
+        self.reaction.render(
+            &mut out,
+            "riskguard_reaction_seconds",
+            "From the arrival of the input behind a decision to its gateway call starting.",
         );
         out.push_str(
             "# HELP riskguard_rest_calls_total REST calls to the gateway, by login and endpoint.\n",
@@ -213,6 +221,7 @@ mod tests {
         m.decision("max_contracts".into(), "close_position");
         m.enforcement.record(Duration::from_micros(700));
         m.enforcement.record(Duration::from_secs(20));
+        m.reaction.record(Duration::from_micros(180));
         let text = m.render(&External {
             rest: vec![("main \"desk\"".into(), "Position/closeContract", 3, 1)],
             ..Default::default()
@@ -231,6 +240,9 @@ mod tests {
         assert!(text.contains("riskguard_enforcement_latency_seconds_bucket{le=\"10\"} 1\n"));
         assert!(text.contains("riskguard_enforcement_latency_seconds_bucket{le=\"+Inf\"} 2\n"));
         assert!(text.contains("riskguard_enforcement_latency_seconds_count 2\n"));
+        assert!(text.contains("riskguard_reaction_seconds_bucket{le=\"0.0001\"} 0\n"));
+        assert!(text.contains("riskguard_reaction_seconds_bucket{le=\"0.00025\"} 1\n"));
+        assert!(text.contains("riskguard_reaction_seconds_count 1\n"));
         assert!(text.contains(
             "riskguard_rest_errors_total{login=\"main \\\"desk\\\"\",endpoint=\"Position/closeContract\"} 1\n"
         ));

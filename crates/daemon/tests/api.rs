@@ -351,6 +351,13 @@ async fn the_stream_and_admin_actions_work_on_a_live_daemon() {
     );
     assert!(metrics.contains("riskguard_admin_actions_total{action=\"clear_lock\"} 1"));
     assert!(metrics.contains("riskguard_enforcement_latency_seconds_count"));
+    // Every call started counts its reaction time (arrival of the input to the call starting).
+    let reactions: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("riskguard_reaction_seconds_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(reactions >= 1, "{metrics}");
     assert!(metrics.contains("endpoint=\"Position/closeContract\""));
     assert!(!metrics.contains(token.trim()));
 

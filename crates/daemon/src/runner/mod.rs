@@ -556,8 +556,12 @@ impl Loop {
                 continue;
             };
             for job in jobs(d, self.engine.state()) {
-                self.executor
-                    .run(self.sessions[i].clone(), job, Some(self.metrics.clone()));
+                self.executor.run(
+                    self.sessions[i].clone(),
+                    job,
+                    Some(self.metrics.clone()),
+                    d.t,
+                );
             }
         }
         for d in decisions.iter() {
