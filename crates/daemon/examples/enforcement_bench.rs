@@ -24,7 +24,7 @@
 //!
 //! Threads, as two processes on one machine would have them: the daemon on its own runtime (`daemon::runtime`,
 //! as `riskguard run`), the simulator and the measuring clients on `main`'s single-threaded runtime, the load
-//! phase's quote publisher on a thread of its own, and the store's background thread. (The simulator on two
+//! phase's quote publisher on a thread of its own, and the store's writer thread. (The simulator on two
 //! workers of its own costs more CPU and wake-ups than the daemon it serves: on 2 cores it tripled the flood's
 //! p99. A real gateway is on other machines.)
 //!

@@ -25,9 +25,10 @@ pub use spawned::{Spawned, spawn};
 
 /// The tokio runtime the daemon runs on (`riskguard run`, the service, the demo): one worker per core.
 ///
-/// A single-threaded runtime was measured against it (`enforcement_bench` with the daemon on a thread of its own,
-/// docs/PERFORMANCE.md "Fourth session"): breach-to-close p99 and CPU under a 20,000 quotes/s flood came out the
-/// same within the noise, and a second worker keeps the internal API from ever queueing behind the loop.
+/// A single-threaded runtime was measured against it (`enforcement_bench` with the daemon on a runtime of its own,
+/// docs/PERFORMANCE.md "Fourth session"): no better on a quiet machine, and worse under a 20,000 quotes/s flood
+/// (p99 5.1 against 4.0 ms over 495 pooled probes). A second worker also keeps the internal API from queueing
+/// behind the loop.
 ///
 /// # Errors
 /// The OS refused the runtime's resources (threads, an epoll instance).

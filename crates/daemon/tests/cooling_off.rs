@@ -10,7 +10,7 @@
 mod common;
 
 use api::client::{Client, ClientError};
-use api::{ErrorBody, TradingState};
+use api::{AdminDone, ErrorBody, TradingState};
 use common::*;
 use jiff::{SignedDuration, Timestamp};
 use model::decision::RuleId;
@@ -40,6 +40,18 @@ async fn admin(rig: &Rig) -> Client {
     c
 }
 
+/// The loosening these tests ask for: the daily loss limit from 500 to 800, confirmed or not.
+async fn loosen_loss_limit(admin: &Client, confirm: bool) -> Result<AdminDone, ClientError> {
+    admin
+        .set_rule(
+            "daily_realized_loss.loss_limit",
+            "800",
+            "desk approved",
+            confirm,
+        )
+        .await
+}
+
 async fn limit(client: &Client, rule: &str, key: &str) -> serde_json::Value {
     client.rules().await.unwrap()[0].rules[rule][key].clone()
 }
@@ -52,17 +64,7 @@ async fn loosening_waits_tightening_applies_at_once() {
     let file = rig.data_dir.join("risk_config.yaml");
 
     // A higher loss limit loosens: refused until confirmed, with what loosens named; nothing changes.
-    let (status, body) = api_error(
-        admin
-            .set_rule(
-                "daily_realized_loss.loss_limit",
-                "800",
-                "desk approved",
-                false,
-            )
-            .await
-            .unwrap_err(),
-    );
+    let (status, body) = api_error(loosen_loss_limit(&admin, false).await.unwrap_err());
     assert_eq!(status, 409, "{body:?}");
     assert!(
         body.details
@@ -74,15 +76,7 @@ async fn loosening_waits_tightening_applies_at_once() {
 
     // Confirmed, it waits 15 minutes; the running limit and the file stay as they were.
     let before = Timestamp::now();
-    let done = admin
-        .set_rule(
-            "daily_realized_loss.loss_limit",
-            "800",
-            "desk approved",
-            true,
-        )
-        .await
-        .unwrap();
+    let done = loosen_loss_limit(&admin, true).await.unwrap();
     let pending = done.pending.expect("a pending change");
     let wait = pending.effective_at.duration_since(before);
     assert!(
@@ -244,13 +238,7 @@ async fn a_waiting_loosening_lands_on_top_of_a_tightening_made_meanwhile() {
     let admin = admin(&rig).await;
     let file = rig.data_dir.join("risk_config.yaml");
 
-    let pending = admin
-        .set_rule(
-            "daily_realized_loss.loss_limit",
-            "800",
-            "desk approved",
-            true,
-        )
+    let pending = loosen_loss_limit(&admin, true)
         .await
         .unwrap()
         .pending
