@@ -128,8 +128,10 @@ pub struct Position {
     pub gated: bool,
     #[serde(default)]
     pub session_breach: bool,
-    /// The gateway carried out a whole close of this position (an outcome said so): the next position event
-    /// is a new position.
+    /// The gateway carried out a whole close of this position (an outcome said so). The REST answer can
+    /// overtake hub events sent before the close, so position events stay stale (recorded, nothing decided)
+    /// until the close's own fill arrives (`expect_flat`); after it, the next position event is a new
+    /// position. Reconciliation ends the wait too: it feeds this position flat before the gateway's truth.
     #[serde(default)]
     pub flat_at_gateway: bool,
     /// The rule whose close of this position was decided last (for a re-decision after a restart).
@@ -140,11 +142,15 @@ pub struct Position {
     /// because the position was expected to go flat.
     #[serde(default)]
     pub reclose: Option<RuleId>,
-    /// A closing fill of exactly this position's size arrived: the gateway sends the fill before the flat
-    /// position event, so the position is on its way out and is not closed meanwhile. A close skipped for that
-    /// reason is kept in `reclose`: if the next position event shows it still there, it is closed then.
+    /// Closing fills since the last position event add up to exactly this position's size: the gateway sends
+    /// fills before the flat position event, so the position is on its way out and is not closed meanwhile. A
+    /// close skipped for that reason is kept in `reclose`: if the next position event shows it still there,
+    /// it is closed then.
     #[serde(default)]
     pub expect_flat: bool,
+    /// The contracts closed by fills since the last position event (towards `expect_flat`).
+    #[serde(default)]
+    pub closing_fills: i64,
     pub mgmt: Management,
 }
 
@@ -167,6 +173,7 @@ impl Position {
             close_rule: None,
             reclose: None,
             expect_flat: false,
+            closing_fills: 0,
             mgmt: Management::default(),
         }
     }

@@ -1,54 +1,10 @@
 //! What a process restart forgets (`Engine::forget_in_flight`): calls in flight and stale prices.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
-use engine::Engine;
-use jiff::Timestamp;
+use common::{contract, engine, position, quote, t};
 use model::decision::{Action, RuleId};
-use model::event::{ContractInfo, Event, PositionUpdate, Quote};
-use model::ids::{AccountId, ContractId};
-use rust_decimal::Decimal;
-
-const MNQ: &str = "CON.F.US.MNQ.H26";
-
-fn engine(rules: &str) -> Engine {
-    Engine::new(Arc::new(
-        config::parse_risk_config(rules, Path::new("t.yaml"), None).unwrap(),
-    ))
-}
-
-fn t(s: &str) -> Timestamp {
-    format!("2026-03-02T{s}Z").parse().unwrap()
-}
-
-fn contract() -> Event {
-    Event::Contract(ContractInfo {
-        id: ContractId::new(MNQ),
-        name: "MNQH6".into(),
-        tick_size: Decimal::new(25, 2),
-        tick_value: Decimal::new(50, 2),
-    })
-}
-
-fn position(size: i64) -> Event {
-    Event::Position(PositionUpdate {
-        account: AccountId(1),
-        contract: ContractId::new(MNQ),
-        size,
-        average_price: Decimal::from(21000),
-    })
-}
-
-fn quote(last: i64) -> Event {
-    Event::Quote(Quote {
-        contract: ContractId::new(MNQ),
-        last: Some(Decimal::from(last)),
-        bid: None,
-        ask: None,
-    })
-}
 
 #[test]
 fn a_restart_forgets_prices_so_a_position_waits_for_a_fresh_quote() {

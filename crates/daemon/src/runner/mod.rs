@@ -661,11 +661,12 @@ impl Loop {
             };
             let t = Timestamp::now();
             let known = self.engine.state().accounts.get(&account);
-            let open_before: BTreeMap<ContractId, i64> = known
+            // Each position the engine holds, and whether the gateway confirmed closing it.
+            let open_before: BTreeMap<ContractId, bool> = known
                 .map(|a| {
                     a.positions
                         .iter()
-                        .map(|(c, p)| (c.clone(), p.size))
+                        .map(|(c, p)| (c.clone(), p.flat_at_gateway))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -674,10 +675,12 @@ impl Loop {
                 .unwrap_or_default();
             // First the positions the gateway no longer has (so that rules re-evaluated by the fills do not
             // close positions already flat), then the day's fills, then the open positions (after the fills
-            // that made them: the gateway's own order), then working orders and canTrade.
+            // that made them: the gateway's own order), then working orders and canTrade. A position whose
+            // close the gateway confirmed went flat then, whatever the gap hid since: it is fed flat too, so
+            // that one the gateway shows now is judged as the new position it is.
             let mut events: Vec<Event> = Vec::new();
-            for (c, _) in open_before {
-                if !r.positions.iter().any(|p| p.contract == c) {
+            for (c, closed) in open_before {
+                if closed || !r.positions.iter().any(|p| p.contract == c) {
                     events.push(Event::Position(PositionUpdate {
                         account,
                         contract: c,

@@ -237,7 +237,18 @@ fn on_position(
     let rules = config.rules_for(ev.account);
     let (s, acct, holders) = split(state, ev.account);
     let w = world(config, rules, &s, now);
-    // A position the gateway has flattened (a close outcome said so) is gone, whatever the last event said.
+    // Closed at the gateway and its closing fill not seen yet: this event was sent before the close.
+    if let Some(p) = acct.positions.get_mut(&ev.contract)
+        && p.flat_at_gateway
+        && !p.expect_flat
+        && ev.size != 0
+    {
+        p.size = ev.size;
+        p.average_price = ev.average_price;
+        p.closing_fills = 0;
+        return;
+    }
+    // A position the gateway has flattened, its closing fill seen, is gone: the next event is a new position.
     let prev = acct
         .positions
         .get(&ev.contract)
@@ -270,6 +281,7 @@ fn on_position(
             p.size = new;
             p.average_price = ev.average_price;
             p.expect_flat = false;
+            p.closing_fills = 0;
             // Once per target: the position is still there, unchanged or grown, so the close may be decided again.
             if p.close_decided.is_some_and(|d| new.abs() >= d) {
                 p.close_decided = None;
@@ -398,14 +410,16 @@ fn on_trade(
     let Some(kind) = trades::record(&w, acct, f) else {
         return;
     };
-    // The gateway sends a fill before the position event it causes: a closing fill of the whole position
-    // means it is going flat, and a close decided now would only be refused.
+    // The gateway sends fills before the position event they cause: closing fills of the whole position
+    // mean it is going flat, and a close decided now would only be refused.
     if kind == trades::FillKind::Closing
         && let Some(p) = acct.positions.get_mut(&f.contract)
         && f.side == model::event::Side::reducing(p.size)
-        && f.size == p.size.abs()
     {
-        p.expect_flat = true;
+        p.closing_fills += f.size;
+        if p.closing_fills == p.size.abs() {
+            p.expect_flat = true;
+        }
     }
     pnl::on_trade(&w, acct, intents);
     match kind {
