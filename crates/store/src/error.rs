@@ -43,8 +43,8 @@ pub enum StoreError {
     /// An argument the store refuses (a negative snapshot seq, ...).
     #[error("invalid store request: {0}")]
     Invalid(String),
-    /// The writer thread is gone (it panicked, or the store is shutting down).
-    #[error("the store's writer thread has stopped")]
+    /// A request was dropped unanswered: whoever was carrying it out panicked.
+    #[error("the store stopped while carrying out a request")]
     Closed,
 }
 

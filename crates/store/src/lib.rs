@@ -6,17 +6,19 @@
 //!   [`Store::recover`]: the latest snapshot and every journal line after it, to be re-fed to a restored engine.
 //! * A small key/value **meta** table.
 //!
-//! One dedicated writer thread owns the `rusqlite::Connection`; [`Store`] is a `Send + Sync` handle whose calls
-//! block until the writer answers (call it from a blocking context or `spawn_blocking`). Appends queued together
-//! are committed in one transaction (group commit). The database is `riskguard.db` in the data dir, in WAL mode
+//! [`Store`] is a `Send + Sync` handle to one `rusqlite::Connection`. Its calls block (call it from a blocking
+//! context or `spawn_blocking`): a caller that waits carries out its own request, and everything queued before it,
+//! on its own thread ([`combine`], flat combining); appends nobody waits for are committed by the next caller that
+//! waits or by a background thread. Appends carried out together share one transaction (group commit). The database is `riskguard.db` in the data dir, in WAL mode
 //! with `synchronous=NORMAL`: a committed append survives a crash of the process (a power cut may lose the last
 //! moments). Schema changes are versioned migrations tracked by `PRAGMA user_version`; a database from a newer
 //! riskguard is refused.
 
+mod combine;
+mod db;
 mod error;
 mod latency;
 mod schema;
-mod writer;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -29,13 +31,14 @@ use jiff::Timestamp;
 use model::decision::Decision;
 use rusqlite::{Connection, MAIN_DB, OpenFlags};
 
+pub use db::KEEP_SNAPSHOTS;
 pub use error::StoreError;
 pub use latency::{AppendLatency, LATENCY_WINDOW};
 pub use schema::SCHEMA_VERSION;
-pub use writer::KEEP_SNAPSHOTS;
 
+use combine::Combiner;
+use db::{Counters, Db, Read, Reply, Req, Write};
 use error::{io_reason, open_error};
-use writer::{Counters, Read, Reply, Req, Write, Writer};
 
 /// WAL frames (pages) after which the checkpointer thread is woken (SQLite's own default is 1000).
 const CHECKPOINT_PAGES: i64 = 1000;
@@ -156,15 +159,23 @@ pub struct Settings {
     pub read_only: bool,
 }
 
-/// The handle to the store. Dropping it lets the writer finish what is queued and closes the database.
-#[derive(Debug)]
+/// The handle to the store. Dropping it commits what is queued and closes the database.
 pub struct Store {
-    tx: Option<mpsc::Sender<Req>>,
-    writer: Option<JoinHandle<()>>,
+    /// `None` only while dropping.
+    combiner: Option<Arc<Combiner>>,
+    background: Option<JoinHandle<()>>,
     checkpointer: Option<JoinHandle<()>>,
     path: PathBuf,
     latency: latency::LatencyWindow,
     counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -240,24 +251,24 @@ impl Store {
             .map_err(|e| open_error(&e, &path))?;
             let handle = std::thread::Builder::new()
                 .name("riskguard-store-checkpoint".to_owned())
-                .spawn(move || writer::run_checkpointer(ckpt, wake_rx))
+                .spawn(move || db::run_checkpointer(ckpt, wake_rx))
                 .map_err(spawn_error)?;
             Some(handle)
         };
         let counters = Arc::new(Counters::default());
-        let writer = Writer {
+        let combiner = Arc::new(Combiner::new(Db {
             conn,
             read_only,
             counters: Arc::clone(&counters),
-        };
-        let (tx, rx) = mpsc::channel();
+        }));
+        let background = Arc::clone(&combiner);
         let handle = std::thread::Builder::new()
             .name("riskguard-store".to_owned())
-            .spawn(move || writer.run(rx))
+            .spawn(move || background.run_background())
             .map_err(spawn_error)?;
         Ok(Store {
-            tx: Some(tx),
-            writer: Some(handle),
+            combiner: Some(combiner),
+            background: Some(handle),
             checkpointer,
             path,
             latency: latency::LatencyWindow::default(),
@@ -270,12 +281,12 @@ impl Store {
         &self.path
     }
 
+    fn combiner(&self) -> Result<&Combiner, StoreError> {
+        self.combiner.as_deref().ok_or(StoreError::Closed)
+    }
+
     fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Req) -> Result<T, StoreError> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
-        tx.send(make(reply)).map_err(|_| StoreError::Closed)?;
-        self.counters.queued.fetch_add(1, Ordering::SeqCst);
-        answer.recv().map_err(|_| StoreError::Closed)?
+        self.combiner()?.call(make)
     }
 
     /// Append lines to the journal, in order; returns the seq of the last one (with no lines: the last seq
@@ -288,7 +299,6 @@ impl Store {
                 lines,
                 reply,
                 last_seq: 0,
-                lazy: false,
             })
         });
         if r.is_ok() {
@@ -297,24 +307,20 @@ impl Store {
         r
     }
 
-    /// Queue lines for the journal without waiting for their commit. The writer is first-in first-out, so a
+    /// Queue lines for the journal without waiting for their commit. The queue is first-in first-out, so a
     /// later [`Store::append`] returns only once these lines are committed too: callers that must journal
     /// before acting (decisions) wait there, while high-rate inputs (quotes) do not wait one commit each.
     /// A failure to commit queued lines is counted in [`Store::stats`] but reported to nobody; only a closed
     /// store is an error here. Runs of queued lines commit at most once a millisecond (at thousands of quotes
-    /// per second, a transaction each is most of the writer's work); anything waited for ends that wait.
+    /// per second, a transaction each is most of the work), unless a caller that waits commits them sooner.
     pub fn append_queued(&self, lines: Vec<JournalLine>) -> Result<(), StoreError> {
-        // The writer answers on the reply channel; nobody listens, which the writer tolerates.
+        // The answer goes to a channel nobody listens on, which sending tolerates.
         let (reply, _ignored) = mpsc::sync_channel(1);
-        let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
-        tx.send(Req::Write(Write::Append {
+        self.combiner()?.queue(Req::Write(Write::Append {
             lines,
             reply,
             last_seq: 0,
-            lazy: true,
-        }))
-        .map_err(|_| StoreError::Closed)?;
-        self.counters.queued.fetch_add(1, Ordering::SeqCst);
+        }));
         Ok(())
     }
 
@@ -395,12 +401,15 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // Closing the channel ends the writer's loop after what is queued; joining closes the connection,
-        // which drops the WAL hook and with it the checkpointer's wake-up channel.
-        self.tx.take();
-        if let Some(h) = self.writer.take() {
+        // The background thread commits what is queued and ends; dropping the last handle to the combiner
+        // then closes the connection, which drops the WAL hook and with it the checkpointer's wake-up channel.
+        if let Some(c) = &self.combiner {
+            c.close();
+        }
+        if let Some(h) = self.background.take() {
             let _ = h.join();
         }
+        self.combiner.take();
         if let Some(h) = self.checkpointer.take() {
             let _ = h.join();
         }
@@ -448,8 +457,8 @@ mod tests {
     fn queued_appends_share_one_commit() {
         let dir = temp_dir("group");
         let store = Arc::new(Store::open(&dir).unwrap());
-        // Park the writer, let 8 appends queue up behind it, then release it: one transaction takes them all.
-        let release = hold(&store);
+        // Hold the connection, let 8 appends queue up, then let go: one transaction takes them all.
+        let held = store.combiner.as_ref().unwrap().hold();
         let before = store.stats();
         let queued_before = store.counters.queued.load(Ordering::SeqCst);
         let threads: Vec<_> = (0..8)
@@ -462,7 +471,7 @@ mod tests {
         while store.counters.queued.load(Ordering::SeqCst) < queued_before + 8 {
             std::thread::yield_now();
         }
-        release.send(()).unwrap();
+        drop(held);
         let seqs: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
         let after = store.stats();
         assert_eq!(after.lines - before.lines, 16);
@@ -567,29 +576,13 @@ mod tests {
         Store::start(conn, path, false).unwrap()
     }
 
-    fn hold(store: &Store) -> mpsc::SyncSender<()> {
-        let (entered_tx, entered) = mpsc::sync_channel(1);
-        let (release, release_rx) = mpsc::sync_channel(1);
-        store
-            .tx
-            .as_ref()
-            .unwrap()
-            .send(Req::Read(Read::Hold {
-                entered: entered_tx,
-                release: release_rx,
-            }))
-            .unwrap();
-        entered.recv().unwrap();
-        release
-    }
-
     #[test]
     fn a_full_disk_fails_only_the_append_that_does_not_fit() {
         let dir = temp_dir("full");
         let store = Arc::new(open_with_page_limit(&dir, 16));
         let first = store.append(vec![line(0)]).unwrap();
 
-        let release = hold(&store);
+        let held = store.combiner.as_ref().unwrap().hold();
         let queued_before = store.counters.queued.load(Ordering::SeqCst);
         let before = store.stats();
         let big = JournalLine::new(line(1).t, Kind::Input, None, "x".repeat(1 << 20));
@@ -604,7 +597,7 @@ mod tests {
         while store.counters.queued.load(Ordering::SeqCst) < queued_before + 3 {
             std::thread::yield_now();
         }
-        release.send(()).unwrap();
+        drop(held);
         let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
         let err = results[1].clone().unwrap_err();
         assert_eq!(

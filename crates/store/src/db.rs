@@ -1,11 +1,11 @@
-//! The writer thread: it owns the one `rusqlite::Connection` and serves requests in arrival order. Writes that
-//! are queued together share one transaction (group commit); a read first commits the writes queued before it,
-//! so every caller reads its own writes.
+//! The SQLite side of the store: the requests, and [`Db`], which owns the one `rusqlite::Connection` and carries
+//! out a batch of requests in order. Writes that are batched together share one transaction (group commit); a
+//! read first commits the writes batched before it, so every caller reads its own writes. Who runs a batch, and
+//! on which thread, is [`crate::combine`]'s business.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -15,13 +15,6 @@ use crate::{JournalLine, Kind, Recovered};
 
 /// How many engine snapshots are kept; older ones are deleted when a new one is saved.
 pub const KEEP_SNAPSHOTS: i64 = 3;
-
-/// The most requests one group commit takes off the queue.
-const MAX_BATCH: usize = 4096;
-/// Batches of only queued (unwaited) appends commit at most this often: a lone quote commits at once (its
-/// transaction then runs while the engine works, and a decision after it finds the writer free), while a
-/// flood of them shares one transaction per interval instead of paying one each.
-const LAZY_COMMIT_GAP: Duration = Duration::from_millis(1);
 
 pub(crate) type Reply<T> = SyncSender<Result<T, StoreError>>;
 
@@ -35,8 +28,6 @@ pub(crate) enum Write {
         lines: Vec<JournalLine>,
         reply: Reply<i64>,
         last_seq: i64,
-        /// Queued without a waiter ([`crate::Store::append_queued`]): may wait for company.
-        lazy: bool,
     },
     Snapshot {
         upto_seq: i64,
@@ -76,18 +67,12 @@ pub(crate) enum Read {
     Flush {
         reply: Reply<()>,
     },
-    /// Tests: park the writer until `release` is signalled, so requests pile up in the queue.
-    #[cfg(test)]
-    Hold {
-        entered: SyncSender<()>,
-        release: Receiver<()>,
-    },
 }
 
 /// Counters for metrics and tests.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    /// Requests handed to the writer (incremented after the send: a request counted is in the queue).
+    /// Requests queued (incremented once the request is in the queue).
     pub(crate) queued: AtomicU64,
     /// Write transactions committed.
     pub(crate) commits: AtomicU64,
@@ -95,17 +80,14 @@ pub(crate) struct Counters {
     pub(crate) lines: AtomicU64,
 }
 
-pub(crate) struct Writer {
+/// The connection, and what carrying out requests on it needs.
+pub(crate) struct Db {
     pub(crate) conn: Connection,
     pub(crate) read_only: bool,
     pub(crate) counters: Arc<Counters>,
 }
 
 const JOURNAL: &str = "writing the journal";
-
-fn is_lazy(req: &Req) -> bool {
-    matches!(req, Req::Write(Write::Append { lazy: true, .. }))
-}
 
 fn last_assigned_seq(conn: &Connection) -> Result<i64, rusqlite::Error> {
     conn.query_row(
@@ -221,49 +203,20 @@ impl Write {
     }
 }
 
-impl Writer {
-    pub(crate) fn run(mut self, rx: Receiver<Req>) {
-        let mut last_commit: Option<Instant> = None;
-        while let Ok(first) = rx.recv() {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(req) => batch.push(req),
-                    Err(_) => break,
+impl Db {
+    /// Carry out `batch` in order: consecutive writes as one transaction, each read after the writes before it.
+    pub(crate) fn process(&mut self, batch: Vec<Req>) {
+        let mut group = Vec::new();
+        for req in batch {
+            match req {
+                Req::Write(w) => group.push(w),
+                Req::Read(r) => {
+                    self.commit_group(std::mem::take(&mut group));
+                    self.serve(r);
                 }
             }
-            // Nobody waits on any of these: let more join the transaction, until someone does.
-            if batch.iter().all(is_lazy)
-                && let Some(last) = last_commit
-                && last.elapsed() < LAZY_COMMIT_GAP
-            {
-                let deadline = last + LAZY_COMMIT_GAP;
-                while batch.len() < MAX_BATCH {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    let Ok(req) = rx.recv_timeout(left) else {
-                        break;
-                    };
-                    let lazy = is_lazy(&req);
-                    batch.push(req);
-                    if !lazy {
-                        break;
-                    }
-                }
-            }
-            let mut group = Vec::new();
-            for req in batch {
-                match req {
-                    Req::Write(w) => group.push(w),
-                    Req::Read(r) => {
-                        self.commit_group(std::mem::take(&mut group));
-                        self.serve(r);
-                    }
-                }
-            }
-            self.commit_group(group);
-            last_commit = Some(Instant::now());
         }
-        // Every handle is gone: the connection closes here (the last close checkpoints and removes the WAL).
+        self.commit_group(group);
     }
 
     fn commit_group(&mut self, mut group: Vec<Write>) {
@@ -340,11 +293,6 @@ impl Writer {
                         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                 }
                 let _ = reply.send(Ok(()));
-            }
-            #[cfg(test)]
-            Read::Hold { entered, release } => {
-                let _ = entered.send(());
-                let _ = release.recv();
             }
         }
     }
