@@ -44,17 +44,23 @@ impl UserKind {
     }
 }
 
+/// What a hub invocation's target names, compared without regard to ASCII case (and without copying it: this
+/// runs for every quote).
 pub fn classify(target: &str) -> Target {
-    match target.to_ascii_lowercase().as_str() {
-        "gatewayuseraccount" => Target::User(UserKind::Account),
-        "gatewayuserorder" => Target::User(UserKind::Order),
-        "gatewayuserposition" => Target::User(UserKind::Position),
-        "gatewayusertrade" => Target::User(UserKind::Trade),
-        "gatewayquote" => Target::Quote,
-        "gatewaytrade" | "gatewaydepth" => Target::MarketOther,
-        "gatewaylogout" => Target::Logout,
-        _ => Target::Unknown,
-    }
+    const TARGETS: [(&str, Target); 8] = [
+        ("GatewayQuote", Target::Quote),
+        ("GatewayUserAccount", Target::User(UserKind::Account)),
+        ("GatewayUserOrder", Target::User(UserKind::Order)),
+        ("GatewayUserPosition", Target::User(UserKind::Position)),
+        ("GatewayUserTrade", Target::User(UserKind::Trade)),
+        ("GatewayTrade", Target::MarketOther),
+        ("GatewayDepth", Target::MarketOther),
+        ("GatewayLogout", Target::Logout),
+    ];
+    TARGETS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(target))
+        .map_or(Target::Unknown, |(_, t)| *t)
 }
 
 /// A payload that could not be used: which payload, and why (no payload text, so no data leaks into logs).

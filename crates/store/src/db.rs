@@ -26,7 +26,8 @@ pub(crate) enum Req {
 pub(crate) enum Write {
     Append {
         lines: Vec<JournalLine>,
-        reply: Reply<i64>,
+        /// `None`: queued lines nobody waits for (no channel is made for each quote).
+        reply: Option<Reply<i64>>,
         last_seq: i64,
     },
     Snapshot {
@@ -184,7 +185,7 @@ impl Write {
         match self {
             Write::Append {
                 reply, last_seq, ..
-            } => drop(reply.send(Ok(last_seq))),
+            } => drop(reply.map(|r| r.send(Ok(last_seq)))),
             Write::Snapshot { reply, .. } | Write::SetMeta { reply, .. } => {
                 drop(reply.send(Ok(())))
             }
@@ -194,7 +195,7 @@ impl Write {
 
     fn fail(self, e: StoreError) {
         match self {
-            Write::Append { reply, .. } => drop(reply.send(Err(e))),
+            Write::Append { reply, .. } => drop(reply.map(|r| r.send(Err(e)))),
             Write::Snapshot { reply, .. } | Write::SetMeta { reply, .. } => {
                 drop(reply.send(Err(e)))
             }

@@ -297,7 +297,7 @@ impl Store {
         let r = self.call(|reply| {
             Req::Write(Write::Append {
                 lines,
-                reply,
+                reply: Some(reply),
                 last_seq: 0,
             })
         });
@@ -314,11 +314,9 @@ impl Store {
     /// store is an error here. Runs of queued lines commit at most once a millisecond (at thousands of quotes
     /// per second, a transaction each is most of the work), unless a caller that waits commits them sooner.
     pub fn append_queued(&self, lines: Vec<JournalLine>) -> Result<(), StoreError> {
-        // The answer goes to a channel nobody listens on, which sending tolerates.
-        let (reply, _ignored) = mpsc::sync_channel(1);
         self.combiner()?.queue(Req::Write(Write::Append {
             lines,
-            reply,
+            reply: None,
             last_seq: 0,
         }));
         Ok(())
