@@ -24,7 +24,6 @@ pub struct Journal {
     store: Arc<Store>,
     degraded: AtomicBool,
     since_snapshot: std::sync::atomic::AtomicU64,
-    last_seq: std::sync::atomic::AtomicI64,
 }
 
 fn account_of(event: &Event) -> Option<i64> {
@@ -37,7 +36,6 @@ impl Journal {
             store,
             degraded: AtomicBool::new(false),
             since_snapshot: Default::default(),
-            last_seq: Default::default(),
         }
     }
 
@@ -55,8 +53,7 @@ impl Journal {
         }
         let n = lines.len() as u64;
         match self.store.append(lines) {
-            Ok(seq) => {
-                self.last_seq.store(seq, Ordering::Relaxed);
+            Ok(_) => {
                 self.since_snapshot.fetch_add(n, Ordering::Relaxed);
                 if self.degraded.swap(false, Ordering::Relaxed) {
                     tracing::warn!("journal writable again");
@@ -152,14 +149,15 @@ impl Journal {
         }]);
     }
 
-    /// Save an engine snapshot when enough has been journaled since the last one (or `force`).
+    /// Queue an engine snapshot when enough has been journaled since the last one (or `force`). The loop does
+    /// not wait for it: the store writes it after every line queued before it, quotes included, and gives it
+    /// the seq of the last of them, so the snapshot covers exactly the inputs the engine had seen.
     pub fn maybe_snapshot(&self, engine: &Engine, force: bool) {
         let due = self.since_snapshot.load(Ordering::Relaxed) >= SNAPSHOT_EVERY;
         if !(due || force) || self.is_degraded() {
             return;
         }
-        let seq = self.last_seq.load(Ordering::Relaxed);
-        match self.store.save_snapshot(seq, engine.snapshot().0) {
+        match self.store.queue_snapshot(engine.snapshot().0) {
             Ok(()) => self.since_snapshot.store(0, Ordering::Relaxed),
             Err(e) => tracing::error!(error = %e, "cannot save an engine snapshot"),
         }
@@ -173,12 +171,9 @@ impl Journal {
             Some(bytes) => Engine::restore(config.clone(), &Snapshot(bytes.clone()))?,
             None => Engine::new(config),
         };
-        self.last_seq
-            .store(recovered.snapshot_seq, Ordering::Relaxed);
         let mut refed = 0;
         let mut scratch = Vec::new();
         for (seq, line) in &recovered.lines_after {
-            self.last_seq.store(*seq, Ordering::Relaxed);
             scratch.clear();
             match line.kind {
                 Kind::Input | Kind::Admin => match parse_line(&line.line) {

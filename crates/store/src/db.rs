@@ -31,10 +31,12 @@ pub(crate) enum Write {
         last_seq: i64,
     },
     Snapshot {
-        upto_seq: i64,
+        /// `None`: everything journaled before it in the queue (the last seq assigned when it is written).
+        upto_seq: Option<i64>,
         t_ms: i64,
         data: Vec<u8>,
-        reply: Reply<()>,
+        /// `None`: queued, nobody waits.
+        reply: Option<Reply<()>>,
     },
     SetMeta {
         key: String,
@@ -132,14 +134,15 @@ impl Write {
             } => {
                 const DOING: &str = "saving an engine snapshot";
                 let last = last_assigned_seq(conn).map_err(|e| from_sqlite(&e, DOING))?;
-                if *upto_seq < 0 || *upto_seq > last {
+                let upto = upto_seq.unwrap_or(last);
+                if upto < 0 || upto > last {
                     return Err(StoreError::Invalid(format!(
-                        "a snapshot up to seq {upto_seq}, but the journal's last seq is {last}"
+                        "a snapshot up to seq {upto}, but the journal's last seq is {last}"
                     )));
                 }
                 conn.execute(
                     "INSERT OR REPLACE INTO snapshots (seq, t_ms, data) VALUES (?1, ?2, ?3)",
-                    params![*upto_seq, *t_ms, data.as_slice()],
+                    params![upto, *t_ms, data.as_slice()],
                 )
                 .map_err(|e| from_sqlite(&e, DOING))?;
                 conn.execute(
@@ -186,9 +189,8 @@ impl Write {
             Write::Append {
                 reply, last_seq, ..
             } => drop(reply.map(|r| r.send(Ok(last_seq)))),
-            Write::Snapshot { reply, .. } | Write::SetMeta { reply, .. } => {
-                drop(reply.send(Ok(())))
-            }
+            Write::Snapshot { reply, .. } => drop(reply.map(|r| r.send(Ok(())))),
+            Write::SetMeta { reply, .. } => drop(reply.send(Ok(()))),
             Write::Prune { reply, deleted, .. } => drop(reply.send(Ok(deleted))),
         }
     }
@@ -196,9 +198,8 @@ impl Write {
     fn fail(self, e: StoreError) {
         match self {
             Write::Append { reply, .. } => drop(reply.map(|r| r.send(Err(e)))),
-            Write::Snapshot { reply, .. } | Write::SetMeta { reply, .. } => {
-                drop(reply.send(Err(e)))
-            }
+            Write::Snapshot { reply, .. } => drop(reply.map(|r| r.send(Err(e)))),
+            Write::SetMeta { reply, .. } => drop(reply.send(Err(e))),
             Write::Prune { reply, .. } => drop(reply.send(Err(e))),
         }
     }

@@ -328,12 +328,27 @@ impl Store {
         let t_ms = Timestamp::now().as_millisecond();
         self.call(|reply| {
             Req::Write(Write::Snapshot {
-                upto_seq,
+                upto_seq: Some(upto_seq),
                 t_ms,
                 data: snapshot,
-                reply,
+                reply: Some(reply),
             })
         })
+    }
+
+    /// Queue an engine snapshot without waiting for it: the engine as it stands after every line queued before
+    /// this call, committed or not. Its seq is decided when it is written, after those lines (the queue is
+    /// first-in first-out), so a snapshot taken after queued quotes covers them exactly and the restart re-feeds
+    /// only what came later. A snapshot that fails is reported to nobody; recovery then starts from an
+    /// earlier one and re-feeds more.
+    pub fn queue_snapshot(&self, snapshot: Vec<u8>) -> Result<(), StoreError> {
+        self.combiner()?.queue(Req::Write(Write::Snapshot {
+            upto_seq: None,
+            t_ms: Timestamp::now().as_millisecond(),
+            data: snapshot,
+            reply: None,
+        }));
+        Ok(())
     }
 
     /// The latest snapshot and every journal line after it.

@@ -575,3 +575,37 @@ fn the_handle_is_send_and_sync() {
     assert_send_sync::<Store>();
     assert_send_sync::<StoreError>();
 }
+
+#[test]
+fn a_queued_snapshot_covers_exactly_the_lines_queued_before_it() {
+    let dir = TempDir::new("queued-snapshot");
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.append(vec![input(0, 0), input(1, 1)]).unwrap(), 2);
+    // Quotes queued without a seq, then the snapshot of an engine that has seen them.
+    for i in 2..5 {
+        store.append_queued(vec![input(i, i)]).unwrap();
+    }
+    store.queue_snapshot(b"after-4".to_vec()).unwrap();
+    store.append_queued(vec![input(5, 5)]).unwrap();
+    store.flush().unwrap();
+    let rec = store.recover().unwrap();
+    assert_eq!(rec.snapshot.as_deref(), Some(&b"after-4"[..]));
+    // Seq 5 is the last line queued before the snapshot: only the line queued after it is re-fed.
+    assert_eq!(rec.snapshot_seq, 5);
+    assert_eq!(texts(&rec.lines_after), texts(&[(6, input(5, 5))]));
+}
+
+#[test]
+fn a_queued_snapshot_is_committed_by_the_next_waited_append() {
+    let dir = TempDir::new("queued-snapshot-waited");
+    let store = Store::open(dir.path()).unwrap();
+    store.append_queued(vec![input(0, 0)]).unwrap();
+    store.queue_snapshot(b"after-1".to_vec()).unwrap();
+    assert_eq!(store.append(vec![input(1, 1)]).unwrap(), 2);
+    // Read back through another handle: the waited append returned, so everything before it is on disk.
+    let other = Store::open_read_only(dir.path()).unwrap();
+    let rec = other.recover().unwrap();
+    assert_eq!(rec.snapshot.as_deref(), Some(&b"after-1"[..]));
+    assert_eq!(rec.snapshot_seq, 1);
+    assert_eq!(rec.lines_after.len(), 1);
+}
