@@ -950,16 +950,32 @@ impl Inner {
     }
 
     async fn push(&self, at: Timestamp, item: Feed) {
+        if self.cancel.is_cancelled() {
+            return;
+        }
+        // Nearly always there is room: hand the item over without building the waiting futures (this runs for
+        // every quote).
+        let item = match self.feed.try_send((at, item)) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(item)) => item,
+            Err(mpsc::error::TrySendError::Closed(_)) => return self.feed_gone(),
+        };
         tokio::select! {
             biased;
             () = self.cancel.cancelled() => {}
-            sent = self.feed.send((at, item)) => {
+            sent = self.feed.send(item) => {
                 if sent.is_err() {
-                    info!("the feed receiver is gone; stopping the gateway session");
-                    self.cancel.cancel();
+                    self.feed_gone();
                 }
             }
         }
+    }
+
+    fn feed_gone(&self) {
+        if !self.cancel.is_cancelled() {
+            info!("the feed receiver is gone; stopping the gateway session");
+        }
+        self.cancel.cancel();
     }
 
     async fn push_state(&self, hub: HubKind, status: HubStatus) {
