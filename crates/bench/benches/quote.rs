@@ -1,6 +1,8 @@
-//! The market hub's per-quote parse: a `GatewayQuote` payload as the simulator sends it (every field the live
-//! gateway sends, prices as JSON numbers) read into `model::wire::WireQuote` and normalised into a
-//! `model::event::Quote`. Under a 20,000 quotes/s flood this runs for every quote, ahead of the engine.
+//! The daemon's per-quote work outside the engine, both run for every quote of a held contract:
+//! - the market hub's parse: a `GatewayQuote` payload as the simulator sends it (every field the live gateway
+//!   sends, prices as JSON numbers) read into `model::wire::WireQuote` and normalised into a
+//!   `model::event::Quote`;
+//! - its journal line (`replay::format::event_line`).
 //!
 //! `cargo bench -p bench --bench quote`.
 
@@ -9,6 +11,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jiff::Timestamp;
+use model::event::Event;
 use model::normalize;
 use model::wire::WireQuote;
 
@@ -22,6 +26,12 @@ fn bench_quote(c: &mut Criterion) {
             let w: WireQuote = serde_json::from_str(black_box(PAYLOAD)).unwrap();
             black_box(normalize::quote("CON.F.US.MNQ.H26", &w))
         })
+    });
+    let w: WireQuote = serde_json::from_str(PAYLOAD).unwrap();
+    let quote = Event::Quote(normalize::quote("CON.F.US.MNQ.H26", &w));
+    let t: Timestamp = "2026-03-02T15:00:00.123456Z".parse().unwrap();
+    g.bench_function("journal line", |b| {
+        b.iter(|| black_box(replay::format::event_line(black_box(t), black_box(&quote))))
     });
     g.finish();
 }

@@ -168,7 +168,6 @@ fn json_number(d: &rust_decimal::Decimal) -> Option<serde_json::Number> {
 
 /// [`event_line`] for a quote, written directly: the bytes [`value_line`] gives, without building its tree.
 fn quote_line(t: jiff::Timestamp, q: &model::event::Quote) -> String {
-    use std::fmt::Write as _;
     let mut out = String::with_capacity(160);
     // serde_json's default map sorts keys: contractId, data (bestAsk, bestBid, lastPrice), kind, t.
     out.push_str(r#"{"contractId":"#);
@@ -184,10 +183,8 @@ fn quote_line(t: jiff::Timestamp, q: &model::event::Quote) -> String {
         out.push_str(if i == 0 { r#","data":{""# } else { r#",""# });
         out.push_str(key);
         out.push_str(r#"":"#);
-        match value.as_ref().and_then(json_number) {
-            Some(n) => {
-                let _ = write!(out, "{n}");
-            }
+        match value {
+            Some(d) => push_number(&mut out, d),
             None => out.push_str("null"),
         }
     }
@@ -195,6 +192,27 @@ fn quote_line(t: jiff::Timestamp, q: &model::event::Quote) -> String {
     push_json_str(&mut out, &t.to_string());
     out.push('}');
     out
+}
+
+/// A decimal as [`json_number`] writes it, without its round trip through an `f64` when the decimal's own text
+/// is what that gives: an integer, or a fraction of at least 0.00001 (ryu writes smaller ones with an exponent),
+/// with at most 15 significant digits (an `f64` keeps them, so its shortest text has the same digits).
+fn push_number(out: &mut String, d: &rust_decimal::Decimal) {
+    use std::fmt::Write as _;
+    let n = d.normalize();
+    let plain = !n.is_zero()
+        && n.mantissa().unsigned_abs() < 1_000_000_000_000_000
+        && (n.scale() == 0 || n.abs() >= rust_decimal::Decimal::new(1, 5));
+    if plain {
+        let _ = write!(out, "{n}");
+    } else {
+        match json_number(d) {
+            Some(n) => {
+                let _ = write!(out, "{n}");
+            }
+            None => out.push_str("null"),
+        }
+    }
 }
 
 fn push_json_str(out: &mut String, s: &str) {
@@ -353,6 +371,22 @@ mod round_trip {
             Some("79228162514264337593543950335"),
             Some("0.1"),
             Some("98765.4321"),
+            // Around push_number's shortcut: 15 and 16 significant digits, and the smallest plain fraction.
+            Some("123456789012345"),
+            Some("1234567890123456"),
+            Some("-999999999999999"),
+            Some("12345678901234.5"),
+            Some("1234567890123.45"),
+            Some("0.123456789012345"),
+            Some("0.1234567890123456"),
+            // 16 digits that an f64 cannot keep: it is written as 9.000000000000002.
+            Some("9.000000000000001"),
+            Some("0.00001"),
+            Some("-0.00001"),
+            Some("0.000012345"),
+            Some("0.000009"),
+            Some("-0.5"),
+            Some("-0"),
         ];
         let t: Timestamp = "2026-03-02T15:00:00.123456789Z".parse().unwrap();
         let dec = |p: Option<&str>| p.map(|s| s.parse::<Decimal>().unwrap());
