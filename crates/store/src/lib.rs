@@ -2,17 +2,18 @@
 //!
 //! * A **journal** of every input, decision and outcome line, in the REPLAY.md JSONL format, appended before the
 //!   line has effects. Each line gets a `seq` that only grows (`AUTOINCREMENT`: never reused, even after pruning).
-//! * **Engine snapshots** ([`Store::save_snapshot`]), the last [`KEEP_SNAPSHOTS`] kept. Restart =
-//!   [`Store::recover`]: the latest snapshot and every journal line after it, to be re-fed to a restored engine.
+//! * **Engine snapshots** ([`Store::queue_snapshot`], or [`Store::save_snapshot`] at an explicit seq), the last
+//!   [`KEEP_SNAPSHOTS`] kept. Restart = [`Store::recover`]: the latest snapshot and every journal line after it,
+//!   to be re-fed to a restored engine.
 //! * A small key/value **meta** table.
 //!
 //! [`Store`] is a `Send + Sync` handle to one `rusqlite::Connection`. Its calls block (call it from a blocking
-//! context or `spawn_blocking`): a caller that waits carries out its own request, and everything queued before it,
-//! on its own thread ([`combine`], flat combining); appends nobody waits for are committed by the next caller that
-//! waits or by a background thread. Appends carried out together share one transaction (group commit). The database is `riskguard.db` in the data dir, in WAL mode
-//! with `synchronous=NORMAL`: a committed append survives a crash of the process (a power cut may lose the last
-//! moments). Schema changes are versioned migrations tracked by `PRAGMA user_version`; a database from a newer
-//! riskguard is refused.
+//! context or `spawn_blocking`): a caller that waits carries out its own request, and everything queued before
+//! it, on its own thread ([`combine`], flat combining); appends and snapshots nobody waits for are committed by
+//! the next caller that waits or by a background thread. Appends carried out together share one transaction
+//! (group commit). The database is `riskguard.db` in the data dir, in WAL mode with `synchronous=NORMAL`: a
+//! committed append survives a crash of the process (a power cut may lose the last moments). Schema changes are
+//! versioned migrations tracked by `PRAGMA user_version`; a database from a newer riskguard is refused.
 
 mod combine;
 mod db;
@@ -325,15 +326,7 @@ impl Store {
     /// Save an engine snapshot that includes every journal line up to `upto_seq` (which must already be
     /// journaled). Only the last [`KEEP_SNAPSHOTS`] snapshots are kept.
     pub fn save_snapshot(&self, upto_seq: i64, snapshot: Vec<u8>) -> Result<(), StoreError> {
-        let t_ms = Timestamp::now().as_millisecond();
-        self.call(|reply| {
-            Req::Write(Write::Snapshot {
-                upto_seq: Some(upto_seq),
-                t_ms,
-                data: snapshot,
-                reply: Some(reply),
-            })
-        })
+        self.call(|reply| snapshot_req(Some(upto_seq), snapshot, Some(reply)))
     }
 
     /// Queue an engine snapshot without waiting for it: the engine as it stands after every line queued before
@@ -342,12 +335,7 @@ impl Store {
     /// only what came later. A snapshot that fails is reported to nobody; recovery then starts from an
     /// earlier one and re-feeds more.
     pub fn queue_snapshot(&self, snapshot: Vec<u8>) -> Result<(), StoreError> {
-        self.combiner()?.queue(Req::Write(Write::Snapshot {
-            upto_seq: None,
-            t_ms: Timestamp::now().as_millisecond(),
-            data: snapshot,
-            reply: None,
-        }));
+        self.combiner()?.queue(snapshot_req(None, snapshot, None));
         Ok(())
     }
 
@@ -410,6 +398,16 @@ impl Store {
             lines: self.counters.lines.load(Ordering::Relaxed),
         }
     }
+}
+
+/// A snapshot request, stamped now: up to `upto_seq`, or (`None`) up to the last line queued before it.
+fn snapshot_req(upto_seq: Option<i64>, data: Vec<u8>, reply: Option<Reply<()>>) -> Req {
+    Req::Write(Write::Snapshot {
+        upto_seq,
+        t_ms: Timestamp::now().as_millisecond(),
+        data,
+        reply,
+    })
 }
 
 impl Drop for Store {
