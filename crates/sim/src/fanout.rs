@@ -6,12 +6,14 @@
 //! the account.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
+use rust_decimal::Decimal;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 
-use crate::matching::Event;
+use crate::matching::{Event, Market};
 use crate::signalr;
 use crate::wire::{format_ts, num};
 
@@ -200,32 +202,6 @@ impl Registry {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct QuoteData<'a> {
-    symbol: &'a str,
-    symbol_name: &'a str,
-    #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
-    last_price: Option<rust_decimal::Decimal>,
-    #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
-    best_bid: Option<rust_decimal::Decimal>,
-    #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
-    best_ask: Option<rust_decimal::Decimal>,
-    #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
-    change: Option<rust_decimal::Decimal>,
-    #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
-    change_percent: Option<rust_decimal::Decimal>,
-    #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
-    open: Option<rust_decimal::Decimal>,
-    #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
-    high: Option<rust_decimal::Decimal>,
-    #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
-    low: Option<rust_decimal::Decimal>,
-    volume: i64,
-    last_updated: String,
-    timestamp: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct TapeData<'a> {
     symbol_id: &'a str,
     #[serde(with = "num")]
@@ -269,30 +245,13 @@ pub fn encode(event: &Event) -> Option<String> {
             symbol_name,
             market,
             at,
-        } => {
-            let change = market.last.zip(market.open).map(|(l, o)| l - o);
-            let change_percent = change
-                .zip(market.open)
-                .filter(|(_, o)| !o.is_zero())
-                .map(|(c, o)| (c / o * rust_decimal::Decimal::ONE_HUNDRED).round_dp(4));
-            let stamp = format_ts(*at);
-            let data = QuoteData {
-                symbol: symbol_id,
-                symbol_name,
-                last_price: market.last,
-                best_bid: market.bid,
-                best_ask: market.ask,
-                change,
-                change_percent,
-                open: market.open,
-                high: market.high,
-                low: market.low,
-                volume: market.volume,
-                last_updated: stamp.clone(),
-                timestamp: stamp,
-            };
-            two("GatewayQuote", contract_id, serde_json::to_string(&data))
-        }
+        } => Some(quote_record(
+            contract_id,
+            symbol_id,
+            symbol_name,
+            market,
+            *at,
+        )),
         Event::MarketTrade {
             contract_id,
             symbol_id,
@@ -325,5 +284,197 @@ pub fn encode(event: &Event) -> Option<String> {
             };
             two("GatewayDepth", contract_id, serde_json::to_string(&data))
         }
+    }
+}
+
+/// A quote's `change` (last − open) and `changePercent` (rounded to 4 places; none when open is zero).
+/// Checked arithmetic: a price near `Decimal::MAX` leaves the field out instead of panicking the publisher.
+fn quote_changes(market: &Market) -> (Option<Decimal>, Option<Decimal>) {
+    let change = market
+        .last
+        .zip(market.open)
+        .and_then(|(l, o)| l.checked_sub(o));
+    let change_percent = change
+        .zip(market.open)
+        .filter(|(_, o)| !o.is_zero())
+        .and_then(|(c, o)| c.checked_div(o)?.checked_mul(Decimal::ONE_HUNDRED))
+        .map(|p| p.round_dp(4));
+    (change, change_percent)
+}
+
+/// The `GatewayQuote` record, written straight into one string: a flood publishes thousands a second, and the
+/// derived serde encoding (a `RawValue` made and validated for each number, the stamp formatted twice) was
+/// over a third of the simulator's cost per quote. The bytes are the derived encoding's:
+/// `tests::quote_record_is_the_derived_encoding` holds it to them.
+fn quote_record(
+    contract_id: &str,
+    symbol_id: &str,
+    symbol_name: &str,
+    market: &Market,
+    at: jiff::Timestamp,
+) -> String {
+    let (change, change_percent) = quote_changes(market);
+    let stamp = format_ts(at);
+    let mut out = String::with_capacity(320);
+    out.push_str("{\"type\":1,\"target\":\"GatewayQuote\",\"arguments\":[");
+    push_json_str(&mut out, contract_id);
+    out.push_str(",{\"symbol\":");
+    push_json_str(&mut out, symbol_id);
+    out.push_str(",\"symbolName\":");
+    push_json_str(&mut out, symbol_name);
+    let numbers = [
+        ("lastPrice", market.last),
+        ("bestBid", market.bid),
+        ("bestAsk", market.ask),
+        ("change", change),
+        ("changePercent", change_percent),
+        ("open", market.open),
+        ("high", market.high),
+        ("low", market.low),
+    ];
+    for (key, value) in numbers {
+        if let Some(value) = value {
+            // Writing to a String cannot fail.
+            let _ = write!(out, ",\"{key}\":{}", value.normalize());
+        }
+    }
+    let _ = write!(
+        out,
+        ",\"volume\":{},\"lastUpdated\":\"{stamp}\",\"timestamp\":\"{stamp}\"}}]}}",
+        market.volume
+    );
+    out.push(signalr::RS);
+    out
+}
+
+/// `text` as a JSON string, escaped as serde_json escapes it.
+fn push_json_str(out: &mut String, text: &str) {
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        if let Ok(quoted) = serde_json::to_string(text) {
+            out.push_str(&quoted);
+        }
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// The encoding `quote_record` replaced, kept as its oracle.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct QuoteData<'a> {
+        symbol: &'a str,
+        symbol_name: &'a str,
+        #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
+        last_price: Option<rust_decimal::Decimal>,
+        #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
+        best_bid: Option<rust_decimal::Decimal>,
+        #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
+        best_ask: Option<rust_decimal::Decimal>,
+        #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
+        change: Option<rust_decimal::Decimal>,
+        #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
+        change_percent: Option<rust_decimal::Decimal>,
+        #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
+        open: Option<rust_decimal::Decimal>,
+        #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
+        high: Option<rust_decimal::Decimal>,
+        #[serde(with = "num::option", skip_serializing_if = "Option::is_none")]
+        low: Option<rust_decimal::Decimal>,
+        volume: i64,
+        last_updated: String,
+        timestamp: String,
+    }
+
+    fn derived(
+        contract_id: &str,
+        symbol_id: &str,
+        symbol_name: &str,
+        market: &Market,
+        at: jiff::Timestamp,
+    ) -> String {
+        let (change, change_percent) = quote_changes(market);
+        let stamp = format_ts(at);
+        let data = QuoteData {
+            symbol: symbol_id,
+            symbol_name,
+            last_price: market.last,
+            best_bid: market.bid,
+            best_ask: market.ask,
+            change,
+            change_percent,
+            open: market.open,
+            high: market.high,
+            low: market.low,
+            volume: market.volume,
+            last_updated: stamp.clone(),
+            timestamp: stamp,
+        };
+        let contract = serde_json::to_string(contract_id).unwrap();
+        let data = serde_json::to_string(&data).unwrap();
+        signalr::invocation("GatewayQuote", &format!("{contract},{data}"))
+    }
+
+    #[test]
+    fn quote_record_is_the_derived_encoding() {
+        let d = |s: &str| Some(s.parse::<Decimal>().unwrap());
+        let full = Market {
+            last: d("5000.25"),
+            bid: d("5000.00"),
+            ask: d("5000.50"),
+            open: d("4990"),
+            high: d("5010.75"),
+            low: d("4980.125"),
+            volume: 1234,
+        };
+        let markets = [
+            full.clone(),
+            // Sparse: only a bid; no change without a last and an open.
+            Market {
+                bid: d("0.00001"),
+                ..Market::default()
+            },
+            // A negative change, an open of zero (no percent), trailing zeros to normalise away.
+            Market {
+                last: d("-1.50"),
+                open: d("0.0"),
+                ..full.clone()
+            },
+            Market {
+                last: d("79228162514264337593543950335"),
+                open: d("3"),
+                ..Market::default()
+            },
+        ];
+        let at = jiff::Timestamp::from_microsecond(1_764_000_000_123_456).unwrap();
+        let names = [
+            ("CON.F.US.EP.Z25", "F.US.EP", "/ES"),
+            ("C\"1", "F.US.\\X", "tab\there \u{1}é"),
+        ];
+        for market in &markets {
+            for (contract, symbol, name) in names {
+                let fast = quote_record(contract, symbol, name, market, at);
+                assert_eq!(
+                    fast,
+                    derived(contract, symbol, name, market, at),
+                    "{market:?}"
+                );
+                let record = fast.strip_suffix(signalr::RS).unwrap();
+                let parsed: serde_json::Value = serde_json::from_str(record).unwrap();
+                assert_eq!(parsed["arguments"][1]["symbolName"], name);
+            }
+        }
+        // The full market writes every field, in the gateway's order.
+        let full = quote_record("C", "S", "N", &full, at);
+        assert!(
+            full.contains(r#""lastPrice":5000.25,"bestBid":5000,"bestAsk":5000.5,"change":10.25,"changePercent":0.2054,"open":4990,"high":5010.75,"low":4980.125,"volume":1234,"lastUpdated":"2025-11-24T16:00:00.123456+00:00""#),
+            "{full}"
+        );
     }
 }
