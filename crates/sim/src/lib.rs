@@ -31,6 +31,7 @@ mod state;
 mod wire;
 
 pub use config::{AccountConfig, ContractConfig, SimConfig, UserConfig};
+pub use fanout::{ConnView, HubKind, Subscriptions};
 
 use state::App;
 
@@ -68,6 +69,13 @@ impl SimHandle {
                     .map(|e| ((), e))
             })
             .map_err(|e| anyhow::anyhow!("set price: {e}"))
+    }
+
+    /// The open hub connections and their subscriptions, as `GET /sim/state` lists them under
+    /// `hubConnections`, without building the rest of the state (benchmarks poll this between breaches,
+    /// and the full state grows with every order and fill).
+    pub fn hub_connections(&self) -> Vec<ConnView> {
+        self.app.hubs().views()
     }
 
     /// Stops serving: drops every hub connection and waits for the server task.
