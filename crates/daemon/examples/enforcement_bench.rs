@@ -267,6 +267,64 @@ fn loadavg() -> String {
         .join(" ")
 }
 
+/// The host's own hand-off latency, so that a reader can tell a noisy machine from a slow daemon: two
+/// threads pass a token back and forth 2,000 times through channels, idle for 50 µs between round trips
+/// (each hand-off parks and wakes a thread, as the daemon's do between quotes). On a quiet host the round
+/// trip's p99 is tens of microseconds; when this VM's host is busy it reaches milliseconds, and every
+/// latency below rises with it.
+fn machine_wake() -> String {
+    let (to_echo, echo_rx) = std::sync::mpsc::channel::<()>();
+    let (to_main, main_rx) = std::sync::mpsc::channel::<()>();
+    let echo = std::thread::spawn(move || {
+        for () in echo_rx {
+            if to_main.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut trips = Vec::with_capacity(2_000);
+    for _ in 0..2_000 {
+        let t = Instant::now();
+        to_echo.send(()).unwrap();
+        main_rx.recv().unwrap();
+        trips.push(t.elapsed());
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    drop(to_echo);
+    echo.join().unwrap();
+    trips.sort();
+    format!(
+        "thread hand-off round trip p50 {} p99 {} max {}",
+        us(pct(&trips, 0.5)),
+        us(pct(&trips, 0.99)),
+        us(pct(&trips, 1.0))
+    )
+}
+
+/// Steal and busy ticks of the whole machine (`/proc/stat`), to report the share the host took.
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let steal = fields.get(7).copied().unwrap_or(0);
+    (steal, fields.iter().take(8).sum())
+}
+
+fn steal_since(before: (u64, u64)) -> String {
+    let now = cpu_ticks();
+    let total = now.1.saturating_sub(before.1).max(1);
+    format!(
+        "{:.1} % of the machine's CPU time stolen by the host",
+        100.0 * now.0.saturating_sub(before.0) as f64 / total as f64
+    )
+}
+
 /// CPU time (user + system, clock ticks) per thread name.
 fn thread_cpu() -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
@@ -820,6 +878,8 @@ async fn phase_breach(n: usize) {
         "== breach to enforcement: {n} breaches, loadavg {}",
         loadavg()
     );
+    println!("machine: {}", machine_wake());
+    let ticks = cpu_ticks();
     let config = sim_config();
     let cs = contracts(&config);
     let listener = listener();
@@ -856,7 +916,8 @@ async fn phase_breach(n: usize) {
         closes == n as u64
     );
     print_mem("breach: end");
-    println!("  loadavg at the end {}", loadavg());
+    println!("  loadavg at the end {}; {}", loadavg(), steal_since(ticks));
+    println!("  machine at the end: {}", machine_wake());
     let dir = daemon.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -945,6 +1006,8 @@ async fn phase_load(rate: f64, secs: f64, probe_every: Duration) {
         probe_every.as_millis(),
         loadavg()
     );
+    println!("machine: {}", machine_wake());
+    let ticks = cpu_ticks();
     print_mem("load: process start");
     let config = sim_config();
     let cs = contracts(&config);
@@ -1032,7 +1095,8 @@ async fn phase_load(rate: f64, secs: f64, probe_every: Duration) {
     }
     print_mem("load: end of the flood");
     print_cpu(&cpu_before, &cpu_after, wall);
-    println!("  loadavg at the end {}", loadavg());
+    println!("  loadavg at the end {}; {}", loadavg(), steal_since(ticks));
+    println!("  machine at the end: {}", machine_wake());
     match_fills(&ctx.trader, &mut during).await;
     match_fills(&ctx.trader, &mut after).await;
     let (closes, calls) = close_calls(&ctx.trader).await;
