@@ -39,10 +39,15 @@ pub fn parse_decimal(raw: &str) -> Option<Decimal> {
 pub mod num {
     use super::*;
 
+    /// The JSON number token of a decimal: its exact digits, without trailing zeros.
+    pub fn token(value: &Decimal) -> Decimal {
+        value.normalize()
+    }
+
     /// Writes the decimal's exact digits as a JSON number.
     pub fn serialize<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw = RawValue::from_string(value.normalize().to_string())
-            .map_err(serde::ser::Error::custom)?;
+        let raw =
+            RawValue::from_string(token(value).to_string()).map_err(serde::ser::Error::custom)?;
         serde::Serialize::serialize(&raw, serializer)
     }
 
